@@ -99,9 +99,12 @@ class CellBase(nn.Module):
         if hx is None:
             zeros = x.new_zeros(B, self.hidden_size)
             return x, tuple(zeros for _ in range(n_states)), unbatched
+        if n_states > 1 and (not isinstance(hx, (tuple, list)) or len(hx) != n_states):
+            got = type(hx).__name__
+            if isinstance(hx, (tuple, list)):
+                got = f"a {got} of length {len(hx)}"
+            raise TypeError(f"hx must be a tuple of {n_states} tensors (h, c), got {got}")
         states = (hx,) if n_states == 1 else tuple(hx)
-        if n_states > 1 and len(states) != n_states:
-            raise ValueError(f"hx must be a tuple of {n_states} tensors (h, c), got {len(states)}")
         out = []
         for k, s in enumerate(states):
             name = "hx" if n_states == 1 else f"hx[{k}]"

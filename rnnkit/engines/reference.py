@@ -29,6 +29,16 @@ def _step(mode: str, x: Tensor, state: tuple[Tensor, ...], w: DirectionWeights, 
     return (s.h,), s
 
 
+def _fresh(t: Tensor) -> Tensor:
+    """`t` copied to freshly allocated (aligned, contiguous) memory.
+
+    CPU matmul kernels round differently when an operand is not 64-byte aligned, so a step's numbers
+    would depend on where x_t or h_0 happen to sit inside a larger tensor; copying makes `step()` and
+    the sequence call agree bit for bit.
+    """
+    return t.clone(memory_format=torch.contiguous_format)
+
+
 def run_direction(
     mode: str, x: Tensor, state: tuple[Tensor, ...], weights: DirectionWeights,
     mask: Tensor | None = None, h_dropout: Tensor | None = None, record: bool = False,
@@ -37,8 +47,9 @@ def run_direction(
     outputs: list[Tensor] = []
     records: list[tuple] = []
     steps_mask = mask.unsqueeze(-1).unbind(0) if mask is not None else None  # T x (B, 1)
+    state = tuple(_fresh(s) for s in state)
     for t, x_t in enumerate(x.unbind(0)):
-        new_state, full = _step(mode, x_t, state, weights, h_dropout)
+        new_state, full = _step(mode, _fresh(x_t), state, weights, h_dropout)
         if steps_mask is None:
             state = new_state
             outputs.append(new_state[0])
@@ -49,7 +60,12 @@ def run_direction(
         if record:
             records.append(full)
     output = torch.stack(outputs) if outputs else x.new_zeros(0, x.shape[1], state[0].shape[-1])
-    rec = _stack_record(records, mask) if record else None
+    rec = None
+    if record and not records:  # T = 0: empty recordings, still with every name and feature size
+        _, full = _step(mode, x.new_zeros(0, x.shape[-1]), tuple(s[:0] for s in state), weights, None)
+        rec = {name: v.new_zeros(0, x.shape[1], v.shape[-1]) for name, v in full._asdict().items()}
+    elif record:
+        rec = _stack_record(records, mask)
     return DirectionResult(output, state, rec)
 
 

@@ -181,6 +181,8 @@ class RecurrentLayer(nn.Module):
             output = output.transpose(0, 1)
         if inp.unbatched:
             output, states = output.squeeze(1), tuple(s.squeeze(1) for s in states)
+            if record is not None:
+                record = record.map(lambda v: v.squeeze(0 if self.batch_first else 1))
         if pack_info is not None:
             output = L.repack(output, lengths, pack_info, self.batch_first)
         state = states if self.mode == "lstm" else states[0]
@@ -211,6 +213,8 @@ class RecurrentLayer(nn.Module):
         """Run every layer and direction; x: (T, B, I) -> output (T, B, D*P), states (L*D, B, ·)."""
         T = x.shape[0]
         mask = L.step_mask(lengths, T) if lengths is not None else None
+        if mask is not None:  # padding may hold anything (NaN too): keep it out of every step and gradient
+            x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
         rev = L.reverse_index(lengths, T) if lengths is not None else None
         run = resolve_engine("reference" if record else self.engine, self)
         finals: list[list[Tensor]] = [[] for _ in states]
@@ -246,7 +250,7 @@ class RecurrentLayer(nn.Module):
     def _check_inputs(self, input, hx, lengths) -> _Inputs:
         V.check_tensor("input", input)
         layout = "(batch, seq, input_size)" if self.batch_first else "(seq, batch, input_size)"
-        V.check_rank("input", input, (2, 3), f"{layout}, or (seq, input_size) unbatched,")
+        V.check_rank("input", input, (2, 3), f"{layout}, or (seq, input_size) unbatched")
         w = self.weight_ih_l0
         V.check_floating("input", input, w.dtype)
         V.check_device("input", input, w.device)
@@ -260,8 +264,9 @@ class RecurrentLayer(nn.Module):
             V.check_finite("input", input)
         lens = None
         if lengths is not None:
-            lens = L.as_lengths(lengths.unsqueeze(0) if unbatched and isinstance(lengths, Tensor)
-                                and lengths.dim() == 0 else lengths, B, T, x.device)
+            if unbatched and (isinstance(lengths, int) or (isinstance(lengths, Tensor) and lengths.dim() == 0)):
+                lengths = lengths.reshape(1) if isinstance(lengths, Tensor) else [lengths]  # the one row's length
+            lens = L.as_lengths(lengths, B, T, x.device)
             if B and bool((lens == T).all()):
                 lens = None
         states = self._check_states(hx, B, unbatched, x)
@@ -275,7 +280,10 @@ class RecurrentLayer(nn.Module):
             return tuple(x.new_zeros(LD, B, n) for n in sizes)
         if self.mode == "lstm":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"hx for an LSTM must be a tuple (h_0, c_0), got {type(hx).__name__}")
+                got = type(hx).__name__
+                if isinstance(hx, (tuple, list)):
+                    got = f"a {got} of length {len(hx)}"
+                raise TypeError(f"hx for an LSTM must be a tuple (h_0, c_0), got {got}")
             given = tuple(hx)
         else:
             given = (hx,)
@@ -319,7 +327,7 @@ def _check_config(mode, input_size, hidden_size, num_layers, dropout, proj_size,
     if recurrent_dropout == 1:
         raise ValueError("recurrent_dropout=1 would drop every recurrent input; use a value below 1")
     if proj_size and mode != "lstm":
-        raise ValueError("proj_size is only supported by LSTM")
+        raise ValueError(f"proj_size is only supported by LSTM, got proj_size={proj_size} for {mode!r}")
     if proj_size >= hidden_size:
         raise ValueError(f"proj_size must be smaller than hidden_size={hidden_size}, got {proj_size}")
     if forget_bias is not None:

@@ -18,5 +18,6 @@ class GRU(RecurrentLayer):
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
         device=None, dtype=None, **options,
     ) -> None:
+        proj_size = options.pop("proj_size", 0)  # accepted like torch.nn.GRU, then rejected unless 0
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, 0, device, dtype, **options)
+                         bidirectional, proj_size, device, dtype, **options)

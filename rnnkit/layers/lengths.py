@@ -18,7 +18,7 @@ def as_lengths(lengths: object, batch: int, steps: int, device: torch.device) ->
         t = lengths
     else:
         try:
-            t = torch.as_tensor(lengths)
+            t = torch.as_tensor(lengths) if len(lengths) else torch.zeros(0, dtype=torch.long)
         except (TypeError, ValueError, RuntimeError) as e:
             raise TypeError(f"lengths must be a 1-D tensor or sequence of ints, got {type(lengths).__name__}") from e
     if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():

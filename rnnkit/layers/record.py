@@ -12,8 +12,8 @@ class Record:
     """What every step of every (layer, direction) computed, for diagnostics and plots.
 
     `steps[layer][direction]` maps a name to a tensor laid out like the layer's output,
-    (T, B, ·) or (B, T, ·) with batch_first, zero at padded steps. Names: "h" for every cell,
-    "a" (pre-activation) for Elman, "c", "i", "f", "g", "o" for LSTM, "r", "z", "n" for GRU.
+    (T, B, ·) or (B, T, ·) with batch_first, (T, ·) for unbatched input, zero at padded steps.
+    Names: "h" for every cell, "a" (pre-activation) for Elman, "c", "i", "f", "g", "o" for LSTM, "r", "z", "n" for GRU.
     """
 
     steps: list[list[dict[str, Tensor]]]
@@ -24,6 +24,10 @@ class Record:
         if batch_first:
             flat = [{k: v.transpose(0, 1) for k, v in d.items()} for d in flat]
         return cls([flat[k * num_directions:(k + 1) * num_directions] for k in range(num_layers)])
+
+    def map(self, fn) -> Record:
+        """A new Record with `fn` applied to every recorded tensor."""
+        return Record([[{k: fn(v) for k, v in d.items()} for d in layer] for layer in self.steps])
 
     def get(self, name: str, layer: int = 0, direction: int = 0) -> Tensor:
         """One recorded quantity, e.g. `record.get("f", layer=1)` for the second layer's forget gates."""

@@ -23,5 +23,6 @@ class RNN(RecurrentLayer):
         if options.get("layer_norm"):
             raise ValueError("layer_norm is available for LSTM and GRU, not for the Elman RNN")
         self.nonlinearity = nonlinearity
+        proj_size = options.pop("proj_size", 0)  # accepted like torch.nn.RNN, then rejected unless 0
         super().__init__(f"rnn_{nonlinearity}", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, 0, device, dtype, **options)
+                         dropout, bidirectional, proj_size, device, dtype, **options)

@@ -1,0 +1,90 @@
+"""`step()`: streaming one time step at a time gives exactly the numbers of one sequence call."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rnnkit
+
+T, B, I, H, P = 5, 3, 4, 6, 2
+
+CONFIGS = {
+    "rnn_tanh": lambda **kw: rnnkit.RNN(I, H, **kw),
+    "rnn_relu": lambda **kw: rnnkit.RNN(I, H, nonlinearity="relu", **kw),
+    "gru": lambda **kw: rnnkit.GRU(I, H, **kw),
+    "lstm": lambda **kw: rnnkit.LSTM(I, H, **kw),
+    "lstm_proj": lambda **kw: rnnkit.LSTM(I, H, proj_size=P, **kw),
+    "lstm_layer_norm": lambda **kw: rnnkit.LSTM(I, H, layer_norm=True, **kw),
+    "gru_dropouts": lambda num_layers=1, **kw: rnnkit.GRU(I, H, num_layers, dropout=0.3 if num_layers > 1 else 0.0,
+                                                          recurrent_dropout=0.3, **kw),
+}
+
+
+def states_of(state) -> tuple[torch.Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
+
+
+def stream(layer, xs, state=None):
+    """Feed xs one step at a time; returns (stacked outputs along dim 0, final state)."""
+    ys = []
+    for x_t in xs:
+        y, state = layer.step(x_t, state)
+        ys.append(y)
+    return torch.stack(ys), state
+
+
+@pytest.mark.parametrize("with_hx", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 3])
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_chained_steps_equal_the_sequence_call(config, num_layers, batch_first, with_hx):
+    layer = CONFIGS[config](num_layers=num_layers, batch_first=batch_first).eval()
+    x = torch.randn((B, T, I) if batch_first else (T, B, I))
+    hx = None
+    if with_hx:
+        _, hx = layer(torch.randn((B, 2, I) if batch_first else (2, B, I)))
+    out, state = layer(x, hx)
+    ys, streamed = stream(layer, x.unbind(1 if batch_first else 0), hx)
+    assert torch.equal(ys, out.transpose(0, 1) if batch_first else out)
+    for a, b in zip(states_of(streamed), states_of(state), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_unbatched_steps_equal_the_unbatched_sequence_call(config):
+    layer = CONFIGS[config](num_layers=2).eval()
+    x = torch.randn(T, I)
+    out, state = layer(x)
+    ys, streamed = stream(layer, x)
+    assert ys.shape == out.shape
+    assert torch.equal(ys, out)
+    for a, b in zip(states_of(streamed), states_of(state), strict=True):
+        assert a.shape == b.shape
+        assert torch.equal(a, b)
+
+
+def test_step_returns_output_and_state_shaped_like_the_forward():
+    layer = rnnkit.LSTM(I, H, num_layers=2, proj_size=P, batch_first=True)
+    y, (h, c) = layer.step(torch.randn(B, I))
+    assert y.shape == (B, P)
+    assert h.shape == (2, B, P) and c.shape == (2, B, H)
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_step_on_a_bidirectional_layer_raises(config):
+    layer = CONFIGS[config](bidirectional=True).eval()
+    with pytest.raises(ValueError, match=r"step\(\) needs a unidirectional layer"):
+        layer.step(torch.randn(B, I))
+
+
+def test_step_in_training_mode_with_recurrent_dropout_raises():
+    layer = rnnkit.LSTM(I, H, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match=r"call .eval\(\) first"):
+        layer.step(torch.randn(B, I))
+
+
+def test_step_rejects_a_sequence_shaped_input():
+    layer = rnnkit.GRU(I, H).eval()
+    with pytest.raises(ValueError, match=r"input must be 1-D or 2-D \(batch, input_size\).*got a 3-D tensor"):
+        layer.step(torch.randn(T, B, I))
