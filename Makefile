@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench verify clean
 
 $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -10,7 +10,8 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PY) -m rnnkit.demo
+	$(PY) -m rnnkit train --task charlm --quick --out runs/demo --overwrite
+	$(PY) -m rnnkit generate --checkpoint runs/demo --prompt "ROMEO:" --length 300
 
 test: setup
 	$(PY) -m ruff check .
@@ -23,7 +24,10 @@ lint: setup
 	$(PY) -m ruff check .
 
 bench: setup
-	$(PY) benchmarks/run.py
+	$(PY) -m rnnkit bench
+
+verify: setup
+	$(PY) -m rnnkit verify --out reports/verify
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

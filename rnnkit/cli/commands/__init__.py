@@ -1,0 +1,1 @@
+"""One module per subcommand, each with `add_parser(subparsers, task)` and `run(args) -> exit code`."""

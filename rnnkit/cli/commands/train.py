@@ -1,0 +1,124 @@
+"""`rnnkit train --task NAME ...`: train a task's model, with its baselines, into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+from rnnkit.cli import options as O
+from rnnkit.cli.runs import count_parameters, metrics_document, prepare_out, read_json, run_config, write_json
+from rnnkit.tasks import get_task, task_names
+from rnnkit.training.callbacks import CSVLogger, Plotter, ProgressBar, TensorBoardLogger
+from rnnkit.training.checkpoint import load_checkpoint, load_model_state
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.runtime import seed_everything
+from rnnkit.training.trainer import Trainer
+
+EXAMPLES = """examples:
+  rnnkit train --task charlm --quick                        # a one-minute run on four Shakespeare plays
+  rnnkit train --task charlm --data corpus.txt --cell gru --bptt tbptt --k1 32 --k2 64 --out runs/mine
+  rnnkit train --out runs/mine --resume                     # continue an interrupted run exactly
+  rnnkit train --config run.toml --epochs 5                 # options from a TOML file, a flag on top
+"""
+
+
+def add_parser(sub, task) -> None:
+    p = sub.add_parser("train", help="train a task's model (with its baselines) into a run folder",
+                       description="Train a task's model and measure its baselines in the same run. The output "
+                       "folder gets checkpoints/{last,best}, logs/ (CSV, TensorBoard), plots/ and metrics.json.",
+                       epilog=EXAMPLES + f"\ntasks: {', '.join(task_names())} (add --task NAME --help for a "
+                       "task's own options)", formatter_class=argparse.RawDescriptionHelpFormatter)
+    run_opts = p.add_argument_group("run")
+    run_opts.add_argument("--task", help=f"what to train: {', '.join(task_names())}")
+    run_opts.add_argument("--config", type=Path, metavar="FILE",
+                          help="TOML file: top-level task/out/quick, a [train] table and a [TASK] table")
+    run_opts.add_argument("--quick", action="store_true", default=None,
+                          help="the task's small settings: about a minute on 2 CPU cores (for tests and demos)")
+    run_opts.add_argument("--out", type=Path, metavar="DIR",
+                          help="run folder (default: runs/TASK-YYYYmmdd-HHMMSS)")
+    run_opts.add_argument("--resume", action="store_true",
+                          help="continue the run in --out from its last checkpoint, exactly where it stopped")
+    run_opts.add_argument("--overwrite", action="store_true", help="delete a previous run in --out first")
+    defaults = task.train_defaults() if task is not None else {}
+    O.add_config_flags(p.add_argument_group("training"), TrainConfig, defaults)
+    if task is not None:
+        O.add_config_flags(p.add_argument_group(f"task {task.name}: {task.description}"), task.config_class,
+                           dest_prefix="task_")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    toml = O.read_toml(args.config) if args.config else {}
+    name = args.task or toml.get("task")
+    out_given = args.out or (Path(toml["out"]) if "out" in toml else None)
+    if name is None and args.resume and out_given is not None and (out_given / "config.json").exists():
+        name = read_json(out_given / "config.json", "run config").get("task")
+    if name is None:
+        raise O.ConfigError(f"which task? pass --task NAME (available: {', '.join(task_names())})")
+    task = get_task(name)
+    if args.config:
+        O.check_toml(toml, args.config, task.name)
+    quick = bool(args.quick if args.quick is not None else toml.get("quick", False))
+    task_cfg, train_cfg, explicit = O.assemble(task, args, toml, args.config, quick)
+    out = out_given or Path("runs") / f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.resume:
+        if not (out / "config.json").exists():
+            raise O.ConfigError(f"nothing to resume in {out}: it holds no run (start it without --resume)")
+        saved = read_json(out / "config.json", "run config")
+        if saved.get("task") != task.name:
+            raise O.ConfigError(f"{out} holds a {saved.get('task')!r} run, not {task.name!r}")
+        task_cfg, train_cfg = O.resume_configs(task, saved, explicit, out)
+    prepare_out(out, args.resume, args.overwrite)
+
+    seed_everything(train_cfg.seed, train_cfg.deterministic)
+    print(f"rnnkit train: task {task.name} -> {out}" + (" (resuming)" if args.resume else ""), flush=True)
+    data = task.build_data(task_cfg, train_cfg)
+    print(f"data: {data.summary}", flush=True)
+    baselines = task.baselines(data, "test")
+    model = task.build_model(task_cfg, data.meta)
+    stepper = task.stepper(task_cfg, train_cfg)
+    bptt = (f"TBPTT(k1={train_cfg.k1}, k2={train_cfg.window})" if train_cfg.bptt == "tbptt" else "full BPTT")
+    print(f"model: {type(model).__name__}, {task_cfg.cell}, {count_parameters(model):,} parameters; {bptt}, "
+          f"{len(data.train)} updates per epoch", flush=True)
+    config = run_config(task, task_cfg, train_cfg)
+    if not args.resume:
+        write_json(out / "config.json", config)
+
+    callbacks = [ProgressBar(train_cfg.progress), CSVLogger(out / "logs")]
+    if train_cfg.tensorboard:
+        callbacks.append(TensorBoardLogger(out / "logs" / "tb"))
+    if train_cfg.plots:
+        callbacks.append(Plotter(out))
+    trainer = Trainer(model, train_cfg, data.train, stepper, evaluate=lambda m: task.evaluate(m, data, "valid"),
+                      primary=task.primary, higher_is_better=task.higher_is_better, run_dir=out,
+                      run_config=config, meta=data.meta, callbacks=callbacks)
+    state = trainer.fit(resume=args.resume)
+    if state.stop_reason:
+        print(state.stop_reason)
+
+    best = out / "checkpoints" / "best"
+    if best.exists():
+        load_model_state(model, load_checkpoint(best).model, best)
+    final = task.evaluate(model, data, "test")
+    seconds = trainer.previous_seconds + time.perf_counter() - started   # earlier sessions' training + this one
+    metrics = metrics_document(task, final, baselines, seconds)
+    write_json(out / "metrics.json", metrics)
+    _report(task, metrics, state, out)
+    if hasattr(task, "generate"):
+        sample = task.generate(model, data.meta, length=400, temperature=0.8, top_k=0, seed=train_cfg.seed)
+        (out / "samples.txt").write_text(sample + "\n", encoding="utf-8")
+        print(f"\nsample (temperature 0.8):\n{sample[:400]}\n")
+    return 0
+
+
+def _report(task, metrics: dict, state, out: Path) -> None:
+    primary = task.primary
+    rows = [("model", metrics["model"].get(primary))] + [(n, m.get(primary)) for n, m in metrics["baselines"].items()]
+    print(f"\nheld-out (test) {primary} ({'higher' if task.higher_is_better else 'lower'} is better), "
+          f"{state.step} updates, {metrics['seconds']:.0f} s:")
+    for n, v in rows:
+        print(f"  {n:<22} {v:.4f}" if isinstance(v, float) and math.isfinite(v) else f"  {n:<22} {v}")
+    print(f"metrics: {out / 'metrics.json'}")

@@ -1,0 +1,111 @@
+"""Run folders: what `rnnkit train` writes and what `evaluate`, `predict`, `generate` and `info` read.
+
+    OUT/config.json          task name, task options, training options (the run's identity)
+    OUT/checkpoints/last/    latest state (resume from here); OUT/checkpoints/best/: best held-out metric
+    OUT/logs/                train.csv, eval.csv, state_grads.csv, gates.csv, tb/ (TensorBoard)
+    OUT/plots/               training.png, state_grads.png, gates.png
+    OUT/metrics.json         {"task", "primary", "higher_is_better", "model", "baselines", "seconds"}
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import rnnkit
+from rnnkit.tasks import get_task
+from rnnkit.training.checkpoint import find_checkpoint, load_checkpoint, load_model_state, write_atomic
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.errors import CheckpointError, ConfigError
+from rnnkit.training.runtime import resolve_device
+
+OWNED = ("config.json", "metrics.json", "samples.txt", "checkpoints", "logs", "plots")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no {what} there") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: corrupt {what} ({e})") from None
+
+
+def run_config(task, task_cfg, train_cfg: TrainConfig) -> dict[str, Any]:
+    return {"task": task.name, "task_config": task_cfg.to_dict(), "train": train_cfg.to_dict(),
+            "rnnkit_version": rnnkit.__version__}
+
+
+def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to mix two runs in one folder unless asked to resume or to start over."""
+    holds_run = (out / "config.json").exists() or (out / "checkpoints").exists()
+    if resume:
+        if not (out / "checkpoints" / "last").exists():
+            raise ConfigError(f"nothing to resume in {out}: it has no checkpoints/last (start the run without "
+                              "--resume)")
+        return
+    if holds_run and not overwrite:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it, --overwrite to start over, "
+                          "or choose another --out")
+    if holds_run:
+        for name in OWNED:   # only what rnnkit wrote there
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def metrics_document(task, model_metrics: dict[str, float], baselines: dict[str, dict[str, float]],
+                     seconds: float) -> dict[str, Any]:
+    return {"task": task.name, "primary": task.primary, "higher_is_better": task.higher_is_better,
+            "model": model_metrics, "baselines": baselines, "seconds": round(seconds, 2)}
+
+
+@dataclass
+class Trained:
+    """A trained model rebuilt from a checkpoint, with everything needed to use it."""
+
+    task: Any
+    task_cfg: Any
+    train_cfg: TrainConfig
+    model: nn.Module
+    meta: dict[str, Any]
+    path: Path
+
+
+def load_trained(path: str | Path, device: str = "auto") -> Trained:
+    """From a run folder (its best, else last checkpoint) or a checkpoint folder."""
+    folder = find_checkpoint(path)
+    ck = load_checkpoint(folder)
+    run = ck.meta.get("run") or {}
+    if "task" not in run:
+        raise CheckpointError(f"{folder} was not written by `rnnkit train` (no task recorded); load it with "
+                              "rnnkit.training.load_checkpoint instead")
+    task = get_task(run["task"])
+    task_cfg = task.config_class.from_dict(run["task_config"], str(folder))
+    train_cfg = TrainConfig.from_dict(run["train"], str(folder))
+    model = task.build_model(task_cfg, ck.meta["task_meta"])
+    load_model_state(model, ck.model, folder)
+    model.to(resolve_device(device)).eval()
+    return Trained(task, task_cfg, train_cfg, model, ck.meta["task_meta"], folder)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def set_threads(n: int | None) -> None:
+    if n:
+        torch.set_num_threads(n)

@@ -1,0 +1,336 @@
+"""A small generic trainer: updates from a stepper, checks, clipping, evaluation, checkpoints, resumption.
+
+One update: zero the gradients, let the stepper (`FullBPTT` or `TBPTT`) leave the gradients of its
+objective, refuse non-finite losses, gradients or states (stop, or skip the update), clip, step the
+optimizer and the learning-rate schedule, log. Held-out evaluation runs every `eval_every` updates (or per
+epoch); the best result is kept as the `best` checkpoint and drives early stopping. `last` is saved every
+`checkpoint_every` updates, at each epoch end, at the end, and when SIGINT/SIGTERM arrives.
+
+Resuming restores weights, optimizer, schedule, loss scaler, counters, the stepper's carried state and
+every RNG, and restarts the epoch at the next batch, so on CPU the resumed run repeats the losses of an
+uninterrupted run exactly. Logged rows after the checkpoint are dropped and redone.
+
+A skipped update (non-finite values with on_nonfinite="skip") changes no weight but still counts as an
+update and advances the learning-rate schedule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnkit.training import diagnostics as D
+from rnnkit.training.bptt import Stepper
+from rnnkit.training.callbacks import Callback
+from rnnkit.training.checkpoint import join_state, load_checkpoint, load_model_state, save_checkpoint, split_state
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.errors import CheckpointError, NonFiniteError, TrainingInterrupted
+from rnnkit.training.optim import build_optimizer, build_scheduler
+from rnnkit.training.runtime import Precision, resolve_device, rng_state, set_rng_state
+from rnnkit.training.streams import BatchSource
+
+
+@dataclass
+class TrainState:
+    """Counters saved in every checkpoint."""
+
+    step: int = 0                      # updates attempted (applied or skipped)
+    epoch: int = 0                     # completed epochs
+    batch: int = 0                     # batches done in the current epoch
+    skipped: int = 0                   # updates skipped for non-finite values
+    best: float | None = None          # best held-out primary metric so far
+    best_step: int | None = None
+    evals_since_best: int = 0
+    last_eval_step: int | None = None
+    seconds: float = 0.0               # training wall time over all sessions of this run
+    finished: bool = False
+    stop_reason: str | None = None
+
+
+class Trainer:
+    """Train `model` on `data` with `stepper`; see the module docstring.
+
+    Args:
+        evaluate: `evaluate(model) -> {metric: value}` on held-out data (None: no evaluation).
+        primary: the metric that picks `best` and drives early stopping; `higher_is_better` its direction.
+        run_dir: where checkpoints go (`run_dir/checkpoints/{last,best}`); None keeps nothing on disk.
+        run_config: JSON stored in each checkpoint (e.g. the task and model config, to rebuild the model).
+        meta: JSON the model needs besides its weights (e.g. a vocabulary), stored in each checkpoint.
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, data: BatchSource, stepper: Stepper, *,
+                 evaluate: Callable[[nn.Module], dict[str, float]] | None = None, primary: str = "loss",
+                 higher_is_better: bool = False, run_dir: str | Path | None = None,
+                 run_config: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
+                 callbacks: Sequence[Callback] = ()) -> None:
+        self.model, self.config, self.data, self.stepper = model, config, data, stepper
+        self.evaluate, self.primary, self.higher_is_better = evaluate, primary, higher_is_better
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_config, self.meta, self.callbacks = run_config or {}, meta or {}, list(callbacks)
+        self.state = TrainState()
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = resolve_device(config.device)
+        self.model.to(self.device)
+        self.precision = Precision(config.precision, self.device)
+        self.optimizer = build_optimizer(config, model.parameters())
+        per_epoch = config.epochs * len(data)
+        self.total_steps = min(per_epoch, config.max_steps) if config.max_steps else per_epoch
+        self.scheduler = build_scheduler(config, self.optimizer, self.total_steps)
+        self.memory = D.PeakMemory(self.device)
+        self._named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self._session_start = time.perf_counter()
+        self.previous_seconds = 0.0        # training time of earlier sessions of a resumed run
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> TrainState:
+        """Train until the epochs or max_steps are done, early stopping, or an interruption."""
+        self.model.train()
+        if resume:
+            self.restore(self.checkpoint_dir("last"))
+        self._session_start = time.perf_counter()
+        try:
+            for cb in self.callbacks:
+                cb.on_fit_start(self)
+            with _SignalGuard() as signals:
+                self._loop(signals)
+            for cb in self.callbacks:
+                cb.on_fit_end(self)
+        finally:
+            for cb in self.callbacks:
+                cb.close()
+        return self.state
+
+    def _loop(self, signals: _SignalGuard) -> None:
+        cfg, st = self.config, self.state
+        st.finished, st.stop_reason = False, None
+        while True:
+            if st.epoch >= cfg.epochs or (cfg.max_steps and st.step >= cfg.max_steps) or st.stop_reason:
+                break
+            if st.batch == 0:
+                self.stepper.reset()
+            completed = True
+            for batch in self.data.epoch(st.epoch, start=st.batch):
+                self._check_signal(signals)
+                self._update(batch)
+                if cfg.eval_every and st.step % cfg.eval_every == 0:
+                    self._evaluate()
+                if st.stop_reason or (cfg.max_steps and st.step >= cfg.max_steps):
+                    completed = False
+                    break
+                if st.step % cfg.checkpoint_every == 0:
+                    self.save("last")
+            if completed:
+                st.epoch, st.batch = st.epoch + 1, 0
+                if not cfg.eval_every:
+                    self._evaluate()
+                self.save("last")
+        self._check_signal(signals)
+        if st.last_eval_step != st.step:
+            self._evaluate()
+        st.finished = True
+        self.save("last")
+
+    def _update(self, batch: Any) -> None:
+        cfg, st = self.config, self.state
+        if hasattr(batch, "to"):
+            batch = batch.to(self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.memory.reset()
+        start = time.perf_counter()
+        result = self.stepper.update(self.model, batch, grad_scale=self.precision.grad_scale,
+                                     autocast=self.precision.autocast)
+        scaler = self.precision.scaler
+        if scaler is not None:
+            scaler.unscale_(self.optimizer)
+        params = [p for _, p in self._named]
+        norm = D.grad_norm(params)
+        where = f"at update {st.step + 1} (epoch {st.epoch + 1}, batch {st.batch + 1})"
+        problem = None
+        if not math.isfinite(result.loss):
+            problem = f"non-finite loss ({result.loss}) {where}"
+        elif not result.state_finite:
+            problem = f"non-finite recurrent state {where}"
+        elif not math.isfinite(norm) and scaler is None:
+            name, kind = D.first_nonfinite(self._named) or ("?", "nan")
+            problem = f"non-finite gradient ({kind}) in parameter {name!r} {where}"
+        lr = self.optimizer.param_groups[0]["lr"]
+        if problem is not None:
+            self._nonfinite(problem, result.state_finite)
+            if scaler is not None:
+                scaler.update()        # close the scaler's iteration (its unscale_ already ran)
+        else:
+            if cfg.clip == "norm":
+                torch.nn.utils.clip_grad_norm_(params, cfg.clip_value)
+            elif cfg.clip == "value":
+                torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
+            if scaler is not None:
+                scaler.step(self.optimizer)
+                scaler.update()
+            else:
+                self.optimizer.step()
+            bad = D.first_nonfinite(self._named, grads=False)
+            if bad is not None:
+                raise NonFiniteError(f"parameter {bad[0]!r} became {bad[1]} after the update {where} (learning "
+                                     f"rate too high?); {self._kept()}")
+        self.scheduler.step()
+        seconds = time.perf_counter() - start
+        st.step, st.batch = st.step + 1, st.batch + 1
+        row = {"step": st.step, "epoch": self.epochs_done, "loss": result.loss, "lr": lr,
+               "grad_norm": norm, "clipped": int(cfg.clip == "norm" and norm > cfg.clip_value),
+               "skipped": int(problem is not None), "targets": result.count, "seconds": seconds,
+               "tokens_per_s": result.count / seconds if seconds > 0 else 0.0,
+               "peak_mem_mb": self.memory.peak(), "mem": self.memory.kind}
+        for cb in self.callbacks:
+            cb.on_update(self, row)
+        if cfg.diagnostics_every and st.step % cfg.diagnostics_every == 0:
+            self._probe(batch)
+
+    def _nonfinite(self, problem: str, state_finite: bool) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.config.on_nonfinite == "stop":
+            raise NonFiniteError(f"{problem}; the update was not applied. {self._kept()} "
+                                 "(use --on-nonfinite skip to skip such updates)")
+        self.state.skipped += 1
+        if not state_finite:
+            self.stepper.drop_state()   # the carried state holds NaN/inf: restart it from zeros
+        self._say(f"warning: {problem}; update skipped ({self.state.skipped} so far)")
+
+    def _kept(self) -> str:
+        last = self.checkpoint_dir("last") if self.run_dir else None
+        if last is None or not last.exists():
+            return "No checkpoint was written."
+        return f"The last good checkpoint ({last}) is kept unchanged."
+
+    def _probe(self, batch: Any) -> None:
+        run = getattr(self.stepper, "probe", None)
+        if run is None:
+            return
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            result = D.probe(self.model, lambda: run(self.model, batch, autocast=self.precision.autocast))
+        self.optimizer.zero_grad(set_to_none=True)
+        for cb in self.callbacks:
+            cb.on_probe(self, result)
+
+    def _evaluate(self) -> None:
+        st = self.state
+        if self.evaluate is None:
+            return
+        metrics = self.evaluate(self.model)
+        self.model.train()
+        st.last_eval_step = st.step
+        value = float(metrics[self.primary])
+        better = math.isfinite(value) and (st.best is None or (value > st.best if self.higher_is_better
+                                                                else value < st.best))
+        if better:
+            st.best, st.best_step, st.evals_since_best = value, st.step, 0
+            self.save("best")
+        else:
+            st.evals_since_best += 1
+            if self.config.patience and st.evals_since_best >= self.config.patience:
+                st.stop_reason = (f"early stopping: {self.primary} has not improved for {st.evals_since_best} "
+                                  f"evaluations (best {st.best:.4f} at update {st.best_step})")
+                self._say(st.stop_reason)
+        for cb in self.callbacks:
+            cb.on_eval(self, dict(metrics))
+
+    def _say(self, message: str) -> None:
+        bar = next((cb for cb in self.callbacks if hasattr(cb, "write")), None)
+        if bar is not None and bar.bar is not None:
+            bar.write(message)
+        else:
+            print(message, flush=True)
+
+    def _check_signal(self, signals: _SignalGuard) -> None:
+        if signals.received is None:
+            return
+        self.save("last")
+        name = signal.Signals(signals.received).name
+        where = f" to {self.checkpoint_dir('last')}" if self.run_dir else ""
+        raise TrainingInterrupted(f"interrupted by {name} at update {self.state.step} (epoch "
+                                  f"{self.state.epoch + 1}); checkpoint saved{where}; continue with --resume",
+                                  signals.received)
+
+    @property
+    def epochs_done(self) -> float:
+        """Progress in epochs, e.g. 1.25 a quarter into the second epoch."""
+        return round(self.state.epoch + self.state.batch / max(len(self.data), 1), 4)
+
+    # ---- checkpoints ------------------------------------------------------------------------------
+    def checkpoint_dir(self, tag: str) -> Path:
+        if self.run_dir is None:
+            raise CheckpointError("this trainer has no run_dir, so it keeps no checkpoints")
+        return self.run_dir / "checkpoints" / tag
+
+    def save(self, tag: str) -> Path | None:
+        """Write the `tag` checkpoint (atomically); a no-op without a run_dir."""
+        if self.run_dir is None:
+            return None
+        self.state.seconds = self.previous_seconds + time.perf_counter() - self._session_start
+        tensors: dict[str, torch.Tensor] = {}
+        rng_tensors, rng_meta = rng_state()
+        tensors.update(rng_tensors)
+        step_tensors, step_meta = self.stepper.state_dict()
+        tensors.update({f"stepper.{k}": v for k, v in step_tensors.items()})
+        scaler = self.precision.scaler
+        meta = {"run": self.run_config, "task_meta": self.meta, "train_config": self.config.to_dict(),
+                "trainer": dataclasses.asdict(self.state), "rng": rng_meta, "stepper": step_meta,
+                "optimizer": split_state(self.optimizer.state_dict(), "optim", tensors),
+                "scheduler": split_state(self.scheduler.state_dict(), "sched", tensors),
+                "scaler": split_state(scaler.state_dict(), "scaler", tensors) if scaler is not None else None,
+                "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        return save_checkpoint(self.checkpoint_dir(tag), self.model.state_dict(), tensors, meta)
+
+    def restore(self, folder: str | Path) -> None:
+        """Continue from a checkpoint written by `save` (weights, optimizer, counters, stream state, RNG)."""
+        ck = load_checkpoint(folder)
+        meta = ck.meta
+        load_model_state(self.model, ck.model, ck.path)
+        try:
+            self.optimizer.load_state_dict(join_state(meta["optimizer"], ck.tensors))
+            self.scheduler.load_state_dict(join_state(meta["scheduler"], ck.tensors))
+            if self.precision.scaler is not None and meta.get("scaler"):
+                self.precision.scaler.load_state_dict(join_state(meta["scaler"], ck.tensors))
+            self.state = TrainState(**meta["trainer"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise CheckpointError(f"{ck.path} cannot resume this run: its optimizer or trainer state does not "
+                                  f"fit ({e})") from None
+        self.previous_seconds = self.state.seconds
+        prefix = "stepper."
+        self.stepper.load_state_dict(self.model, {k[len(prefix):]: v for k, v in ck.tensors.items()
+                                                  if k.startswith(prefix)}, meta["stepper"],
+                                     autocast=self.precision.autocast)
+        set_rng_state(ck.tensors, meta["rng"])   # after the stepper, whose replay draws random numbers
+
+
+class _SignalGuard:
+    """Turn the first SIGINT/SIGTERM into a flag the loop checks between updates; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is not None:            # second signal: stop now (checkpoints stay consistent)
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> _SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,97 @@
+"""The subcommands in-process on a tiny charlm run: train, evaluate, predict, generate, info, bench, TOML."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+from cli.conftest import TINY
+from rnnkit.cli.main import main
+from rnnkit.training import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, text_file):
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "6",
+                 "--eval-every", "3", "--diagnostics-every", "3", *TINY]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run_folder(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics) == {"task", "primary", "higher_is_better", "model", "baselines", "seconds"}
+    assert metrics["task"] == "charlm" and metrics["primary"] == "bpc" and metrics["higher_is_better"] is False
+    assert set(metrics["baselines"]) == {"uniform", "unigram", "kneser_ney_5gram"}
+    for path in ("config.json", "samples.txt", "logs/train.csv", "logs/eval.csv", "logs/state_grads.csv",
+                 "logs/gates.csv", "checkpoints/last/checkpoint.json", "checkpoints/best/checkpoint.json"):
+        assert (run_dir / path).exists(), path
+    assert load_checkpoint(run_dir / "checkpoints" / "last").meta["trainer"]["step"] == 6
+
+
+def test_evaluate_recomputes_the_metrics(run_dir, capsys):
+    assert main(["evaluate", "--checkpoint", str(run_dir), "--threads", "1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert doc["model"]["bpc"] == pytest.approx(saved["model"]["bpc"], rel=1e-6)
+    assert doc["baselines"] == saved["baselines"]
+
+
+def test_predict_and_generate(run_dir, capsys):
+    assert main(["predict", "--checkpoint", str(run_dir), "--input", "To be, or not", "--input", "Ham"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["input"] for r in lines] == ["To be, or not", "Ham"]
+    assert len(lines[0]["next"]) == 5 and sum(c["p"] for c in lines[0]["next"]) <= 1.0 + 1e-3
+    assert main(["generate", "--checkpoint", str(run_dir), "--prompt", "HAMLET.", "--length", "40",
+                 "--top-k", "5", "--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("HAMLET.") and len(first.rstrip("\n")) == len("HAMLET.") + 40
+    main(["generate", "--checkpoint", str(run_dir), "--prompt", "HAMLET.", "--length", "40", "--top-k", "5",
+          "--seed", "3"])
+    assert capsys.readouterr().out == first                                  # seeded sampling repeats
+    assert main(["generate", "--checkpoint", str(run_dir), "--prompt", "Ωmega"]) == 2
+    assert "outside the model's vocabulary" in capsys.readouterr().err
+
+
+def test_info_from_checkpoint_and_from_options(run_dir, capsys, text_file):
+    assert main(["info", "--checkpoint", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "total" in out and "activations kept for backward" in out and "MiB" in out
+    assert main(["info", "--task", "charlm", "--data", str(text_file), "--cell", "gru", "--hidden", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "GRU(8, 32" in out or "GRU(64, 32" in out
+
+
+def test_resume_refuses_changed_model_options_and_allows_more_steps(run_dir, capsys, tmp_path):
+    assert main(["train", "--out", str(run_dir), "--resume", "--hidden", "32", *TINY[2:]]) == 2
+    assert "cannot change --hidden when resuming" in capsys.readouterr().err
+    assert main(["train", "--task", "charlm", "--out", str(run_dir), *TINY]) == 2
+    assert "already holds a run; pass --resume" in capsys.readouterr().err
+    assert main(["train", "--out", str(run_dir), "--resume", "--max-steps", "8", "--no-progress", "--no-plots",
+                 "--no-tensorboard"]) == 0
+    assert load_checkpoint(run_dir / "checkpoints" / "last").meta["trainer"]["step"] == 8
+
+
+def test_toml_config_with_flags_on_top(tmp_path, text_file):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'task = "charlm"\nout = "{tmp_path / "t"}"\n[train]\nmax_steps = 2\nk1 = 8\nbatch_size = 4\n'
+                   f'progress = false\ntensorboard = false\nplots = false\n[charlm]\ndata = "{text_file}"\n'
+                   'hidden = 8\nembed = 4\neval_rows = 4\ncell = "gru"\n')
+    assert main(["train", "--config", str(cfg), "--max-steps", "3"]) == 0
+    saved = json.loads((tmp_path / "t" / "config.json").read_text())
+    assert saved["train"]["max_steps"] == 3 and saved["train"]["k1"] == 8 and saved["task_config"]["cell"] == "gru"
+
+
+def test_bench_forwards_its_arguments(monkeypatch, capsys):
+    seen = []
+    fake = types.ModuleType("rnnkit.bench")
+    fake.main = lambda argv: seen.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "rnnkit.bench", fake)
+    assert main(["bench", "--quick", "--help"]) == 0
+    assert seen == [["--quick", "--help"]]
+    monkeypatch.setitem(sys.modules, "rnnkit.bench", None)     # as if it were not installed
+    assert main(["bench"]) == 2
+    assert "rnnkit bench is not available" in capsys.readouterr().err
