@@ -2,7 +2,8 @@
 
 Hooks: `on_fit_start` (after a resume has restored the state), `on_update(row)` after every update,
 `on_probe(result)` after a diagnostic probe, `on_eval(metrics)`, `on_fit_end` (training completed) and
-`close` (always, also after an error or an interruption).
+`close` (always, also after an error or an interruption). Under torchrun only rank 0 runs the callbacks,
+except those whose class sets `all_ranks = True`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 
 class Callback:
+    all_ranks: bool = False     # data-parallel runs: also run on ranks other than 0
+
     def on_fit_start(self, trainer: Trainer) -> None: ...
 
     def on_update(self, trainer: Trainer, row: dict[str, Any]) -> None: ...

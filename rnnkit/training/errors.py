@@ -29,3 +29,7 @@ class TrainingInterrupted(RnnkitError):
     def __init__(self, message: str, signal_number: int) -> None:
         super().__init__(message)
         self.signal_number = signal_number
+
+
+class DistributedError(RnnkitError):
+    """A torchrun launch could not form its process group, or a rank lost contact with the others."""

@@ -12,6 +12,7 @@ batch's `reset` mask tells the runner to zero that row's state just before that 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from rnnkit.training.errors import DataError
+from rnnkit.training.errors import ConfigError, DataError
 
 IGNORE_INDEX = -100  # targets with this value carry no loss (as torch.nn.functional.cross_entropy)
 
@@ -96,6 +97,24 @@ class ContiguousStream:
             targets[starts[1:]] = IGNORE_INDEX       # the first token of a document has no context
             starts = starts[:-1]
         return cls(tokens[:-1], targets, batch_size, steps, starts=starts, **kwargs)
+
+    def shard(self, rank: int, world: int) -> ContiguousStream:
+        """Rank `rank`'s rows [rank * B/W, (rank + 1) * B/W) of a data-parallel run of `world` processes.
+
+        Row i of every batch stays on one rank, so each rank continues its own streams and carries their
+        state; the batches keep their stream name and columns, so the TBPTT runner checks them as before.
+        """
+        if self.batch_size % world:
+            raise ConfigError(f"world size {world} does not divide the stream layout: stream {self.name!r} has "
+                              f"batch_size {self.batch_size} rows and each rank must continue whole rows; use a "
+                              f"batch size that is a multiple of {world}")
+        part = copy.copy(self)
+        rows = slice(rank * self.batch_size // world, (rank + 1) * self.batch_size // world)
+        part.batch_size = self.batch_size // world
+        part.x = self.x[rows]
+        part.y = None if self.y is None else self.y[rows]
+        part.reset = None if self.reset is None else self.reset[rows]
+        return part
 
     def __len__(self) -> int:
         full, rest = divmod(self.length, self.steps)

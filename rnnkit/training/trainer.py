@@ -12,6 +12,11 @@ uninterrupted run exactly. Logged rows after the checkpoint are dropped and redo
 
 A skipped update (non-finite values with on_nonfinite="skip") changes no weight but still counts as an
 update and advances the learning-rate schedule.
+
+Under `torchrun` with several processes (`rnnkit.training.distributed`) the same trainer runs data-parallel:
+each rank trains on its rows of every batch, the gradients and the logged loss are those of the global
+batch, evaluation metrics and stop decisions are rank 0's, and only rank 0 runs the callbacks (unless a
+callback sets `all_ranks = True`) and writes checkpoints, which hold every rank's carried state.
 """
 
 from __future__ import annotations
@@ -30,13 +35,21 @@ import torch
 from torch import nn
 
 from rnnkit.training import diagnostics as D
-from rnnkit.training.bptt import Stepper
+from rnnkit.training import distributed
+from rnnkit.training.bptt import Stepper, UpdateResult
 from rnnkit.training.callbacks import Callback
 from rnnkit.training.checkpoint import join_state, load_checkpoint, load_model_state, save_checkpoint, split_state
 from rnnkit.training.config import TrainConfig
-from rnnkit.training.errors import CheckpointError, NonFiniteError, TrainingInterrupted
+from rnnkit.training.errors import (
+    CheckpointError,
+    ConfigError,
+    DistributedError,
+    NonFiniteError,
+    TrainingInterrupted,
+)
 from rnnkit.training.optim import build_optimizer, build_scheduler
-from rnnkit.training.runtime import Precision, resolve_device, rng_state, set_rng_state
+from rnnkit.training.runtime import Precision, resolve_device, rng_state, seed_everything, set_rng_state
+from rnnkit.training.sharding import EMPTY, shard_source
 from rnnkit.training.streams import BatchSource
 
 
@@ -80,8 +93,16 @@ class Trainer:
         self.state = TrainState()
         if config.threads:
             torch.set_num_threads(config.threads)
-        self.device = resolve_device(config.device)
+        self.dist = distributed.setup(config.device)    # None unless torchrun started several processes
+        self.device = self.dist.device if self.dist else resolve_device(config.device)
         self.model.to(self.device)
+        if self.dist:
+            self.data = shard_source(data, self.dist.rank, self.dist.world_size)
+            self.dist.check_same(len(self.data), lambda got: f"the ranks have different numbers of batches per "
+                                 f"epoch ({got}); each must take part in every update", ConfigError)
+            self.dist.broadcast_module(model)
+            seed_everything(distributed.rank_seed(config.seed, self.dist.rank), config.deterministic)
+            self.callbacks = [cb for cb in self.callbacks if self.dist.is_main or getattr(cb, "all_ranks", False)]
         self.precision = Precision(config.precision, self.device)
         self.optimizer = build_optimizer(config, model.parameters())
         per_epoch = config.epochs * len(data)
@@ -102,10 +123,12 @@ class Trainer:
         try:
             for cb in self.callbacks:
                 cb.on_fit_start(self)
-            with _SignalGuard() as signals:
+            with _SignalGuard(abort_on_second=self.dist is None) as signals:
                 self._loop(signals)
             for cb in self.callbacks:
                 cb.on_fit_end(self)
+        except DistributedError as e:
+            raise DistributedError(f"{e}. {self._kept()}") from None
         finally:
             for cb in self.callbacks:
                 cb.close()
@@ -148,12 +171,14 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.memory.reset()
         start = time.perf_counter()
-        result = self.stepper.update(self.model, batch, grad_scale=self.precision.grad_scale,
-                                     autocast=self.precision.autocast)
+        params = [p for _, p in self._named]
+        result = UpdateResult(0.0, 0) if batch is EMPTY else self.stepper.update(
+            self.model, batch, grad_scale=self.precision.grad_scale, autocast=self.precision.autocast)
+        if self.dist:
+            result = self.dist.reduce_update(params, result)
         scaler = self.precision.scaler
         if scaler is not None:
             scaler.unscale_(self.optimizer)
-        params = [p for _, p in self._named]
         norm = D.grad_norm(params)
         where = f"at update {st.step + 1} (epoch {st.epoch + 1}, batch {st.batch + 1})"
         problem = None
@@ -214,7 +239,7 @@ class Trainer:
 
     def _probe(self, batch: Any) -> None:
         run = getattr(self.stepper, "probe", None)
-        if run is None:
+        if run is None or batch is EMPTY or (self.dist and not self.dist.is_main):
             return
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             result = D.probe(self.model, lambda: run(self.model, batch, autocast=self.precision.autocast))
@@ -227,6 +252,8 @@ class Trainer:
         if self.evaluate is None:
             return
         metrics = self.evaluate(self.model)
+        if self.dist:                         # every rank evaluates; rank 0's numbers decide for all
+            metrics = self.dist.broadcast(metrics)
         self.model.train()
         st.last_eval_step = st.step
         value = float(metrics[self.primary])
@@ -245,6 +272,8 @@ class Trainer:
             cb.on_eval(self, dict(metrics))
 
     def _say(self, message: str) -> None:
+        if self.dist and not self.dist.is_main:
+            return
         bar = next((cb for cb in self.callbacks if hasattr(cb, "write")), None)
         if bar is not None and bar.bar is not None:
             bar.write(message)
@@ -252,14 +281,15 @@ class Trainer:
             print(message, flush=True)
 
     def _check_signal(self, signals: _SignalGuard) -> None:
-        if signals.received is None:
+        received = self.dist.agree_signal(signals.received) if self.dist else signals.received
+        if received is None:
             return
         self.save("last")
-        name = signal.Signals(signals.received).name
+        name = signal.Signals(received).name
         where = f" to {self.checkpoint_dir('last')}" if self.run_dir else ""
         raise TrainingInterrupted(f"interrupted by {name} at update {self.state.step} (epoch "
                                   f"{self.state.epoch + 1}); checkpoint saved{where}; continue with --resume",
-                                  signals.received)
+                                  received)
 
     @property
     def epochs_done(self) -> float:
@@ -277,24 +307,36 @@ class Trainer:
         if self.run_dir is None:
             return None
         self.state.seconds = self.previous_seconds + time.perf_counter() - self._session_start
-        tensors: dict[str, torch.Tensor] = {}
         rng_tensors, rng_meta = rng_state()
-        tensors.update(rng_tensors)
         step_tensors, step_meta = self.stepper.state_dict()
-        tensors.update({f"stepper.{k}": v for k, v in step_tensors.items()})
+        tensors = {**rng_tensors, **{f"stepper.{k}": v.detach().cpu() for k, v in step_tensors.items()}}
+        own = {"rng": rng_meta, "stepper": step_meta}
+        if self.dist:                          # rank 0 writes one checkpoint with every rank's part
+            parts = self.dist.gather((tensors, own))
+            if not self.dist.is_main:
+                return self.dist.run_on_main(lambda: None, f"write the {tag!r} checkpoint")
+            tensors, own = distributed.pack_ranks(parts)
         scaler = self.precision.scaler
         meta = {"run": self.run_config, "task_meta": self.meta, "train_config": self.config.to_dict(),
-                "trainer": dataclasses.asdict(self.state), "rng": rng_meta, "stepper": step_meta,
+                "trainer": dataclasses.asdict(self.state), **own,
                 "optimizer": split_state(self.optimizer.state_dict(), "optim", tensors),
                 "scheduler": split_state(self.scheduler.state_dict(), "sched", tensors),
                 "scaler": split_state(scaler.state_dict(), "scaler", tensors) if scaler is not None else None,
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        return save_checkpoint(self.checkpoint_dir(tag), self.model.state_dict(), tensors, meta)
+        write = lambda: save_checkpoint(self.checkpoint_dir(tag), self.model.state_dict(), tensors, meta)  # noqa: E731
+        return self.dist.run_on_main(write, f"write the {tag!r} checkpoint") if self.dist else write()
 
     def restore(self, folder: str | Path) -> None:
         """Continue from a checkpoint written by `save` (weights, optimizer, counters, stream state, RNG)."""
         ck = load_checkpoint(folder)
         meta = ck.meta
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        own_tensors, own = distributed.unpack_rank(ck.tensors, meta, rank, world, ck.path)
+        if self.dist:
+            self.dist.check_same((meta["trainer"].get("step"), meta.get("saved_at")), lambda got: (
+                f"the ranks read different checkpoints from {ck.path}: " + ", ".join(
+                    f"rank {r} update {s}" for r, (s, _) in enumerate(got))
+                + "; every machine must see the same run folder (a shared filesystem)"), CheckpointError)
         load_model_state(self.model, ck.model, ck.path)
         try:
             self.optimizer.load_state_dict(join_state(meta["optimizer"], ck.tensors))
@@ -307,23 +349,29 @@ class Trainer:
                                   f"fit ({e})") from None
         self.previous_seconds = self.state.seconds
         prefix = "stepper."
-        self.stepper.load_state_dict(self.model, {k[len(prefix):]: v for k, v in ck.tensors.items()
-                                                  if k.startswith(prefix)}, meta["stepper"],
+        self.stepper.load_state_dict(self.model, {k[len(prefix):]: v for k, v in own_tensors.items()
+                                                  if k.startswith(prefix)}, own["stepper"],
                                      autocast=self.precision.autocast)
-        set_rng_state(ck.tensors, meta["rng"])   # after the stepper, whose replay draws random numbers
+        set_rng_state(own_tensors, own["rng"])   # after the stepper, whose replay draws random numbers
 
 
 class _SignalGuard:
-    """Turn the first SIGINT/SIGTERM into a flag the loop checks between updates; a second one aborts."""
+    """Turn the first SIGINT/SIGTERM into a flag the loop checks between updates; a second one aborts.
 
-    def __init__(self) -> None:
+    Under torchrun a second signal is normal (Ctrl-C reaches the workers, then the agent sends SIGTERM),
+    so there it is ignored: the agent kills workers that have not stopped 30 s later anyway.
+    """
+
+    def __init__(self, abort_on_second: bool = True) -> None:
         self.received: int | None = None
+        self.abort_on_second = abort_on_second
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum, frame) -> None:
-        if self.received is not None:            # second signal: stop now (checkpoints stay consistent)
+        if self.received is None:
+            self.received = signum
+        elif self.abort_on_second:               # second signal: stop now (checkpoints stay consistent)
             raise KeyboardInterrupt
-        self.received = signum
 
     def __enter__(self) -> _SignalGuard:
         if threading.current_thread() is threading.main_thread():

@@ -10,6 +10,7 @@ from pathlib import Path
 from rnnkit.cli import options as O
 from rnnkit.cli.runs import count_parameters, metrics_document, prepare_out, read_json, run_config, write_json
 from rnnkit.tasks import get_task, task_names
+from rnnkit.training import distributed
 from rnnkit.training.callbacks import CSVLogger, Plotter, ProgressBar, TensorBoardLogger
 from rnnkit.training.checkpoint import load_checkpoint, load_model_state
 from rnnkit.training.config import TrainConfig
@@ -21,6 +22,7 @@ EXAMPLES = """examples:
   rnnkit train --task charlm --data corpus.txt --cell gru --bptt tbptt --k1 32 --k2 64 --out runs/mine
   rnnkit train --out runs/mine --resume                     # continue an interrupted run exactly
   rnnkit train --config run.toml --epochs 5                 # options from a TOML file, a flag on top
+  torchrun --nproc_per_node 4 -m rnnkit train --task charlm  # data-parallel: 4 processes, rank 0 writes
 """
 
 
@@ -71,21 +73,25 @@ def run(args: argparse.Namespace) -> int:
         if saved.get("task") != task.name:
             raise O.ConfigError(f"{out} holds a {saved.get('task')!r} run, not {task.name!r}")
         task_cfg, train_cfg = O.resume_configs(task, saved, explicit, out)
-    prepare_out(out, args.resume, args.overwrite)
+    group = distributed.setup(train_cfg.device)    # under torchrun: rank 0 prepares, logs and reports
+    main = group is None or group.is_main
+    say = print if main else lambda *a, **k: None
+    distributed.on_main(lambda: prepare_out(out, args.resume, args.overwrite), f"prepare {out}")
 
     seed_everything(train_cfg.seed, train_cfg.deterministic)
-    print(f"rnnkit train: task {task.name} -> {out}" + (" (resuming)" if args.resume else ""), flush=True)
+    ranks = f" on {group.world_size} processes ({group.backend})" if group else ""
+    say(f"rnnkit train: task {task.name} -> {out}{ranks}" + (" (resuming)" if args.resume else ""), flush=True)
     data = task.build_data(task_cfg, train_cfg)
-    print(f"data: {data.summary}", flush=True)
-    baselines = task.baselines(data, "test")
+    say(f"data: {data.summary}", flush=True)
+    baselines = task.baselines(data, "test") if main else {}
     model = task.build_model(task_cfg, data.meta)
     stepper = task.stepper(task_cfg, train_cfg)
     bptt = (f"TBPTT(k1={train_cfg.k1}, k2={train_cfg.window})" if train_cfg.bptt == "tbptt" else "full BPTT")
-    print(f"model: {type(model).__name__}, {task_cfg.cell}, {count_parameters(model):,} parameters; {bptt}, "
-          f"{len(data.train)} updates per epoch", flush=True)
+    say(f"model: {type(model).__name__}, {task_cfg.cell}, {count_parameters(model):,} parameters; {bptt}, "
+        f"{len(data.train)} updates per epoch", flush=True)
     config = run_config(task, task_cfg, train_cfg)
     if not args.resume:
-        write_json(out / "config.json", config)
+        distributed.on_main(lambda: write_json(out / "config.json", config), "write config.json")
 
     callbacks = [ProgressBar(train_cfg.progress), CSVLogger(out / "logs")]
     if train_cfg.tensorboard:
@@ -95,7 +101,12 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(model, train_cfg, data.train, stepper, evaluate=lambda m: task.evaluate(m, data, "valid"),
                       primary=task.primary, higher_is_better=task.higher_is_better, run_dir=out,
                       run_config=config, meta=data.meta, callbacks=callbacks)
-    state = trainer.fit(resume=args.resume)
+    try:
+        state = trainer.fit(resume=args.resume)
+    finally:
+        distributed.shutdown()
+    if not main:
+        return 0                                    # rank 0 evaluates on the test split and reports
     if state.stop_reason:
         print(state.stop_reason)
 
