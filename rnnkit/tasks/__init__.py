@@ -15,6 +15,8 @@ from rnnkit.training.errors import ConfigError
 
 BUILTIN: dict[str, str] = {
     "charlm": "rnnkit.tasks.charlm:CharLM",
+    "forecast": "rnnkit.tasks.forecast.task:Forecast",
+    "seqclass": "rnnkit.tasks.seqclass.task:SeqClass",
 }
 _registry: dict[str, str | Callable[[], Task]] = dict(BUILTIN)
 

@@ -118,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     metrics = metrics_document(task, final, baselines, seconds)
     write_json(out / "metrics.json", metrics)
     _report(task, metrics, state, out)
+    if train_cfg.plots and hasattr(task, "report"):    # the task's own figures (forecast, confusion matrix...)
+        for path in task.report(model, data, "test", out):
+            print(f"plot: {path}")
     if hasattr(task, "generate"):
         sample = task.generate(model, data.meta, length=400, temperature=0.8, top_k=0, seed=train_cfg.seed)
         (out / "samples.txt").write_text(sample + "\n", encoding="utf-8")

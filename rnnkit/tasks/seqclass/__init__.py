@@ -1,0 +1,1 @@
+"""The `seqclass` task: many-to-one classification of variable-length multichannel series (see `task`)."""

@@ -1,0 +1,91 @@
+"""The forecast task end to end: `--quick` on the airline series, a user CSV with covariates, predict, plots."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.cli.main import main
+from rnnkit.cli.runs import load_trained
+from rnnkit.tasks import get_task
+
+QUIET = ["--threads", "1", "--no-progress", "--no-tensorboard", "--no-plots"]
+
+
+def demand_csv(path, n=240, future=0):
+    """Daily demand driven by a weekly cycle and a temperature covariate; `future` rows leave the target empty."""
+    rng = np.random.default_rng(0)
+    t = np.arange(n + future)
+    temp = 20 + 5 * np.sin(2 * np.pi * t / 60) + rng.normal(0, 1, len(t))
+    y = 50 + 8 * np.sin(2 * np.pi * t / 7) + 2 * (temp - 20) + rng.normal(0, 1, len(t))
+    days = np.datetime64("2023-01-01") + t
+    rows = [f"{d},{'' if i >= n else f'{v:.4f}'},{c:.4f}"
+            for i, (d, v, c) in enumerate(zip(days, y, temp, strict=True))]
+    path.write_text("date,demand,temp\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_quick_airline_run_beats_the_naive_forecasts_and_evaluates_the_same(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--task", "forecast", "--quick", "--out", str(out), *QUIET]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    model, base = metrics["model"], metrics["baselines"]
+    assert metrics["primary"] == "mase" and set(base) == {"naive", "seasonal_naive", "ets"}
+    assert model["mase"] < 0.8 * base["seasonal_naive"]["mase"] and model["mase"] < 0.5 * base["naive"]["mase"]
+    assert 0.3 < model["coverage"] <= 1.0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--no-baselines", "--threads", "1"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["model"]["mase"] == pytest.approx(model["mase"], rel=1e-6)
+    assert main(["predict", "--checkpoint", str(out), "--input", "airline", "--threads", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    steps = result["forecast"]
+    assert len(steps) == 12 and steps[0]["time"] == "1961-01-01" and steps[-1]["time"] == "1961-12-01"
+    assert all(s["lower"] <= s["median"] <= s["upper"] for s in steps)
+
+
+@pytest.mark.slow
+def test_user_csv_with_covariates_trains_predicts_and_plots(tmp_path, capsys):
+    data = demand_csv(tmp_path / "demand.csv")
+    out = tmp_path / "run"
+    args = ["train", "--task", "forecast", "--data", str(data), "--time-column", "date", "--strategy", "direct",
+            "--distribution", "quantile", "--horizon", "7", "--context", "14", "--test-size", "28",
+            "--valid-size", "14", "--hidden", "8", "--epochs", "2", "--baselines", "naive,seasonal_naive",
+            "--out", str(out), *QUIET]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["model"]) == {"mase", "smape", "mae", "rmse", "coverage", "interval_width"}
+    trained = load_trained(out, "cpu")
+    assert trained.meta["covariates"] == ["temp"] and trained.meta["season"] == 7
+    task = get_task("forecast")
+    paths = task.report(trained.model, task.build_data(trained.task_cfg, trained.train_cfg, trained.meta),
+                        "test", out)
+    assert [p.name for p in paths] == ["forecast_test.png", "mase_by_horizon_test.png", "forecasts_test.csv"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    capsys.readouterr()
+    history = demand_csv(tmp_path / "history.csv", n=60, future=7)
+    assert main(["predict", "--checkpoint", str(out), "--input", str(history), "--threads", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["last_observed"] == "2023-03-01" and len(result["forecast"]) == 7
+    short = demand_csv(tmp_path / "short.csv", n=60, future=3)
+    assert main(["predict", "--checkpoint", str(out), "--input", str(short), "--threads", "1"]) == 2
+    assert "whose last 7 rows leave the target empty" in capsys.readouterr().err
+
+
+def test_malformed_csv_stops_the_cli_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,v\n2021-01-01,1\n2021-01-03,2\n2021-01-02,3\n", encoding="utf-8")
+    assert main(["train", "--task", "forecast", "--data", str(bad), "--out", str(tmp_path / "run"), *QUIET]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert f"{bad}, line 4: timestamp 2021-01-02 is earlier than the one on line 3" in err
+
+
+def test_too_short_series_is_a_config_error_naming_the_sizes(tmp_path, capsys):
+    data = demand_csv(tmp_path / "demand.csv", n=40)
+    assert main(["train", "--task", "forecast", "--data", str(data), "--time-column", "date",
+                 "--out", str(tmp_path / "run"), *QUIET]) == 2
+    assert "too few for context" in capsys.readouterr().err
