@@ -1,23 +1,74 @@
-"""Engines run one direction of one recurrent layer. `reference` is the readable ground truth."""
+"""Engines run one direction of one recurrent layer. `reference` is the readable ground truth.
+
+- `reference`: the cells' step functions in a Python loop, differentiated by autograd.
+- `fused`: hand-written BPTT in one `autograd.Function` per direction, compiled time loops on CPU
+  (`rnnkit.engines.fused`); every option of the layers.
+- `fused_checkpoint`: `fused` storing the state every sqrt(T) steps and recomputing in backward.
+- `vendor`: PyTorch's own kernels (oneDNN LSTM on CPU, cuDNN on GPU) through `torch._VF`, for the
+  configurations where they compute exactly the same function (`rnnkit.engines.vendor`).
+- `auto` (the layers' default) picks, per call, the fastest engine that computes the configuration:
+  1. record=True -> `reference` (only it records every step).
+  2. Not on CPU (CUDA...) -> `vendor` (cuDNN) where it supports the configuration (no layer norm, no
+     recurrent dropout, no zero-length row), else `fused` (its loops as torch ops).
+  3. CPU, float32/float64, compiled loops built -> `fused`: hand BPTT with compiled loops is faster
+     in training than oneDNN's LSTM and far faster than ATen's per-step GRU/RNN loops (benchmarks/README.md).
+     Exception: a forward-only (no gradient) LSTM with batch >= 4 that `vendor` supports, where oneDNN's
+     fused forward is faster -> `vendor`.
+  4. CPU otherwise (no compiler, other dtypes) -> `vendor` for a supported LSTM, and for a supported
+     GRU/RNN when no gradient is needed; `fused` otherwise (its hand BPTT beats ATen's per-step loops
+     in training).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from rnnkit.engines import reference
+import torch
+from torch import Tensor
+
+from rnnkit.engines import fused, native, reference, vendor
 from rnnkit.engines.spec import DirectionResult, DirectionWeights, Engine
 
-ENGINES: dict[str, Callable] = {"reference": reference.run_direction}
+ENGINES: dict[str, Callable] = {
+    "reference": reference.run_direction,
+    "fused": fused.run_direction,
+    "fused_checkpoint": fused.run_direction_checkpointed,
+    "vendor": vendor.run_direction,
+}
 ENGINE_NAMES = ("auto", *ENGINES)
 
 
+def select_engine(mode: str, x: Tensor, weights: DirectionWeights, mask: Tensor | None = None,
+                  h_dropout: Tensor | None = None, record: bool = False) -> str:
+    """The engine `auto` runs for this call (the rules in this module's docstring)."""
+    if record:
+        return "reference"
+    vendor_ok = vendor.unsupported(weights, mask, h_dropout, record) is None
+    if x.device.type != "cpu":
+        return "vendor" if vendor_ok else "fused"
+    training = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, *weights[:5]))
+    if native.usable(x):
+        return "vendor" if vendor_ok and mode == "lstm" and not training and x.shape[1] >= 4 else "fused"
+    return "vendor" if vendor_ok and (mode == "lstm" or not training) else "fused"
+
+
+def run_auto(
+    mode: str, x: Tensor, state: tuple[Tensor, ...], weights: DirectionWeights,
+    mask: Tensor | None = None, h_dropout: Tensor | None = None, record: bool = False,
+) -> DirectionResult:
+    """The `auto` engine: run the engine `select_engine` picks for this call."""
+    name = select_engine(mode, x, weights, mask, h_dropout, record)
+    return ENGINES[name](mode, x, state, weights, mask, h_dropout, record)
+
+
 def resolve_engine(name: str, layer=None) -> Engine:
-    """Map an engine name to its `run_direction`; "auto" picks the fastest correct one available."""
+    """Map an engine name to its `run_direction`; "auto" picks the fastest correct one per call."""
     if name not in ENGINE_NAMES:
         raise ValueError(f"engine must be one of {ENGINE_NAMES}, got {name!r}")
     if name == "auto":
-        return ENGINES["reference"]
+        return run_auto
     return ENGINES[name]
 
 
-__all__ = ["ENGINES", "DirectionResult", "DirectionWeights", "Engine", "resolve_engine"]
+__all__ = ["ENGINES", "ENGINE_NAMES", "DirectionResult", "DirectionWeights", "Engine", "resolve_engine",
+           "run_auto", "select_engine"]
