@@ -143,7 +143,6 @@ def test_record_falls_back_to_reference():
 
 def test_without_the_compiled_loops_the_engine_warns_once_and_uses_python_loops(monkeypatch):
     from engines.cases import Combo
-
     from rnnkit.engines import native
 
     def broken_build():
