@@ -17,6 +17,8 @@ BUILTIN: dict[str, str] = {
     "charlm": "rnnkit.tasks.charlm:CharLM",
     "forecast": "rnnkit.tasks.forecast.task:Forecast",
     "seqclass": "rnnkit.tasks.seqclass.task:SeqClass",
+    "sentiment": "rnnkit.tasks.sentiment.task:Sentiment",
+    "translate": "rnnkit.tasks.translate.task:Translate",
 }
 _registry: dict[str, str | Callable[[], Task]] = dict(BUILTIN)
 
