@@ -19,6 +19,8 @@ BUILTIN: dict[str, str] = {
     "seqclass": "rnnkit.tasks.seqclass.task:SeqClass",
     "sentiment": "rnnkit.tasks.sentiment.task:Sentiment",
     "translate": "rnnkit.tasks.translate.task:Translate",
+    "caption": "rnnkit.tasks.caption.task:Caption",
+    "video": "rnnkit.tasks.video.task:Video",
 }
 _registry: dict[str, str | Callable[[], Task]] = dict(BUILTIN)
 

@@ -1,0 +1,1 @@
+"""The `video` task: clip classification (many-to-one over frames). See `rnnkit.tasks.video.task`."""
