@@ -21,6 +21,7 @@ BUILTIN: dict[str, str] = {
     "translate": "rnnkit.tasks.translate.task:Translate",
     "caption": "rnnkit.tasks.caption.task:Caption",
     "video": "rnnkit.tasks.video.task:Video",
+    "asr": "rnnkit.tasks.asr.task:ASR",
 }
 _registry: dict[str, str | Callable[[], Task]] = dict(BUILTIN)
 
