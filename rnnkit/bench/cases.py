@@ -117,11 +117,14 @@ def build(case: Case, engines: tuple[str, ...], device: torch.device, dtype: tor
 
 
 def auto_choice(contenders: Contenders, train: bool) -> str:
-    """The engine "auto" runs for the first (layer, direction) of this case."""
-    from rnnkit.engines import select_engine
+    """The engine "auto" runs for this case: "vendor stack" for the whole stack in one vendor call, else
+    the engine of the first (layer, direction)."""
+    from rnnkit.engines import prefers_whole_stack, select_engine
 
     layer = contenders.modules.get("auto")
     if layer is None:
         return ""
     with torch.set_grad_enabled(train):
+        if prefers_whole_stack(layer, contenders.x) and not layer.layer_norm:
+            return "vendor stack"
         return select_engine(layer.mode, contenders.x, layer.direction_weights(0, 0))

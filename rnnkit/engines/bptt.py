@@ -147,8 +147,8 @@ def project(x: Tensor, w_ih: Tensor, bias: Tensor | None, ln_ih: tuple[Tensor, T
 class ProjectionGrads:
     """Accumulates the gradients of the input projection over segments (one, without checkpointing)."""
 
-    def __init__(self, x: Tensor, w_ih: Tensor, need_dx: bool) -> None:
-        self.x, self.w_ih, self.need_dx = x, w_ih, need_dx
+    def __init__(self, x: Tensor, w_ih: Tensor, need_dx: bool, opts: Options) -> None:
+        self.x, self.w_ih, self.need_dx, self.native = x, w_ih, need_dx, opts.native
         self.dx_parts: list[Tensor] = []
         self.dw_ih: Tensor | None = None
         self.dbias: Tensor | None = None
@@ -163,8 +163,13 @@ class ProjectionGrads:
             dv = layer_norm_backward(dxp, proj.xhat, proj.rstd, ln_w)
         dv2 = rows(dv)
         self.dw_ih = accumulate(self.dw_ih, torch.mm(dv2.t(), rows(self.x[s:e])))  # dW_ih = dXP^T X
-        if self.need_dx:
-            self.dx_parts.append(torch.mm(dv2, self.w_ih).view(e - s, *self.x.shape[1:]))  # dX = dXP W_ih
+        if self.need_dx:  # dX = dXP W_ih
+            if self.native:
+                dx = dv2.new_empty(dv2.shape[0], self.w_ih.shape[1])
+                native.loops().matmul(dv2.contiguous(), self.w_ih.contiguous(), dx)
+            else:
+                dx = torch.mm(dv2, self.w_ih)
+            self.dx_parts.append(dx.view(e - s, *self.x.shape[1:]))
 
     @property
     def dx(self) -> Tensor | None:

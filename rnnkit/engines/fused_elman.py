@@ -94,7 +94,7 @@ class ElmanFunction(torch.autograd.Function):
         dA = torch.empty_like(out)
         bwd(dout, dh, w_hh.contiguous(), opts.mask, opts.h_dropout, ctx.relu, out, dA)
         dw_hh = bptt.recurrent_weight_grad(None, dA, h0, out, opts.h_dropout)
-        pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[2])
+        pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[2], opts)
         pg.add(0, x.shape[0], dA, bptt.Projection(None, None), None)
         db = pg.dbias
         return (None, None, pg.dx, dh, pg.dw_ih, dw_hh, db if b_ih is not None else None,

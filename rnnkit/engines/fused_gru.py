@@ -152,7 +152,7 @@ class GRUFunction(torch.autograd.Function):
         w_hh_c = w_hh.contiguous()
         if opts.checkpoint:  # the forward's operands, for recomputing segments
             w_hh_t, b_hh_c = w_hh.t().contiguous(), bptt.contiguous(b_hh)
-        pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[1])
+        pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[1], opts)
         dw_hh = db_hh = None
         dln_hh = [None, None]
         for k, (s, e) in reversed(list(enumerate(bptt.segments(T, opts.checkpoint)))):

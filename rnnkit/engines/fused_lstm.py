@@ -200,7 +200,7 @@ class LSTMFunction(torch.autograd.Function):
         if opts.checkpoint:  # the forward's operands, for recomputing segments
             w_hh_t, w_hr_t = w_hh.t().contiguous(), bptt.contiguous(None if w_hr is None else w_hr.t())
             bias = bptt.bias_sum(b_ih, b_hh)
-        pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[1])
+        pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[1], opts)
         dw_hh = dw_hr = None
         dln_hh, dln_c = [None, None], [None, None]
         for k, (s, e) in reversed(list(enumerate(bptt.segments(T, opts.checkpoint)))):

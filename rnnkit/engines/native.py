@@ -9,8 +9,7 @@ the fused engine runs on CPU (10-20 s once; cached under `TORCH_EXTENSIONS_DIR`,
 `~/.cache/torch_extensions`), needs only the C++ compiler and ninja that cpp_extension uses, and no
 network. Where it cannot be built (no compiler, an unusual platform) or `RNNKIT_NATIVE=0` is set,
 `loops()` returns None and the engine runs its Python loops instead (after one RuntimeWarning when a
-build failed). `RNNKIT_NATIVE_GEMM=mkl` makes float batches of 16 or more use MKL's packed GEMM
-for the per-step products instead of the built-in kernel (for comparisons).
+build failed).
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from pathlib import Path
 import torch
 
 _SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
-_OPS = ("linear", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "elman_forward", "elman_backward")
+_OPS = ("linear", "matmul", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "elman_forward",
+        "elman_backward")
 _lock = threading.Lock()
 _state: dict[str, object] = {}
 

@@ -11,6 +11,11 @@ configuration has
 
 Lengths go through a packed sequence, which gives exactly rnnkit's padding semantics: padded steps
 output zeros and the final state is taken at each row's last real step.
+
+`run_stack` hands a whole layer stack (every layer and direction) to one `torch._VF` call, as
+`torch.nn.LSTM` does: oneDNN and cuDNN then pipeline the layers and directions, which engines called
+per (layer, direction) cannot. It also requires that no dropout is active between layers in training
+(the kernels would draw other random masks than rnnkit's own dropout).
 """
 
 from __future__ import annotations
@@ -37,6 +42,29 @@ def unsupported(weights: DirectionWeights, mask: Tensor | None, h_dropout: Tenso
     if mask is not None and mask.shape[0] > 0 and not bool(mask[0].all()):
         return "a zero-length row"
     return None
+
+
+def run_stack(layer, x: Tensor, states: tuple[Tensor, ...], lengths: Tensor | None):
+    """All layers and directions of a `RecurrentLayer` in one call: (output (T, B, D*P), final states), or
+    None where the vendor kernels would not compute exactly rnnkit's function."""
+    dropout_active = layer.training and (layer.recurrent_dropout or (layer.dropout and layer.num_layers > 1))
+    if layer.layer_norm or dropout_active:
+        return None
+    if lengths is not None and bool((lengths == 0).any()):
+        return None
+    flat = [getattr(layer, name) for name in layer._flat_weights_names]
+    hx = states if layer.mode == "lstm" else states[0]
+    args = (flat, layer.bias, layer.num_layers, 0.0, torch.is_grad_enabled(), layer.bidirectional)
+    kernel = _KERNELS[layer.mode]
+    if lengths is None:
+        out, *final = kernel(x, hx, *args, False)
+        return out, tuple(final)
+    packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+    order, unorder = packed.sorted_indices, packed.unsorted_indices
+    hx = [h.index_select(1, order) for h in states]
+    out, *final = kernel(packed.data, packed.batch_sizes, hx if layer.mode == "lstm" else hx[0], *args)
+    padded, _ = pad_packed_sequence(PackedSequence(out, packed.batch_sizes, order, unorder), total_length=x.shape[0])
+    return padded, tuple(f.index_select(1, unorder) for f in final)
 
 
 def run_direction(

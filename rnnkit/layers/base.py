@@ -217,6 +217,11 @@ class RecurrentLayer(nn.Module):
             x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
         rev = L.reverse_index(lengths, T) if lengths is not None else None
         run = resolve_engine("reference" if record else self.engine, self)
+        stack = getattr(run, "run_stack", None)  # an engine may take every layer and direction in one call
+        if stack is not None and not record:
+            whole = stack(self, x, states, lengths)
+            if whole is not None:
+                return (*whole, None)
         finals: list[list[Tensor]] = [[] for _ in states]
         records = []
         for layer in range(self.num_layers):

@@ -106,3 +106,53 @@ class TestCuda:
     def test_auto_picks_cudnn_for_plain_configurations(self):
         p = problem(Combo("lstm"), torch.float32)
         assert select_engine("lstm", p.x.cuda(), p.weights) == "vendor"
+
+
+@pytest.mark.parametrize("lengths", [None, "some"])
+@pytest.mark.parametrize("make", [lambda: rnnkit.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2),
+                                  lambda: rnnkit.GRU(3, 5, num_layers=3), lambda: rnnkit.RNN(3, 5, bidirectional=True)],
+                         ids=["lstm_2layer_bi_proj", "gru_3layer", "rnn_bi"])
+def test_whole_stack_vendor_call_matches_reference(make, lengths):
+    """`vendor.run_stack` (what auto uses for big LSTM stacks on CPU and every stack on GPU)."""
+    torch.manual_seed(0)
+    layer = make().double()
+    B = 17
+    x = torch.randn(6, B, 3, dtype=torch.float64, requires_grad=True)
+    lens = torch.randint(1, 7, (B,)) if lengths else None
+    ref_out, ref_state = layer(x, lengths=lens)
+    states = layer._check_inputs(x, None, lens).states
+    masked = x if lens is None else x.masked_fill(~(torch.arange(6).unsqueeze(1) < lens).unsqueeze(-1), 0)
+    out, state = vendor.run_stack(layer, masked, states, lens)
+    ref_flat = ref_state if isinstance(ref_state, tuple) else (ref_state,)
+    for a, e in zip((out, *state), (ref_out, *ref_flat), strict=True):
+        torch.testing.assert_close(a, e, rtol=1e-9, atol=1e-10)
+    g_ref = torch.autograd.grad(ref_out.sum(), [x, *layer.parameters()])
+    g = torch.autograd.grad(out.sum(), [x, *layer.parameters()])
+    for a, e in zip(g, g_ref, strict=True):
+        torch.testing.assert_close(a, e, rtol=1e-9, atol=1e-10)
+
+
+def test_whole_stack_declines_what_it_cannot_compute_exactly():
+    x = torch.randn(4, 16, 3)
+    for layer, lengths in ((rnnkit.LSTM(3, 5, layer_norm=True), None),
+                           (rnnkit.LSTM(3, 5, num_layers=2, dropout=0.5).train(), None),
+                           (rnnkit.GRU(3, 5, recurrent_dropout=0.2).train(), None),
+                           (rnnkit.LSTM(3, 5), torch.tensor([4] * 15 + [0]))):
+        states = layer._check_inputs(x, None, lengths).states
+        assert vendor.run_stack(layer, x, states, lengths) is None
+
+
+def test_auto_takes_the_whole_stack_for_a_big_lstm_stack_on_cpu(monkeypatch):
+    calls = []
+    monkeypatch.setattr(vendor, "run_stack", lambda *a: calls.append(a) or None)
+    x = torch.randn(5, 16, 3, requires_grad=True)
+    rnnkit.LSTM(3, 4, num_layers=2)(x)
+    rnnkit.LSTM(3, 4, bidirectional=True)(x)
+    assert len(calls) == 2
+    rnnkit.GRU(3, 4, num_layers=2)(x)          # GRU: the fused engine is faster
+    rnnkit.LSTM(3, 4)(x)                        # one layer, one direction, training: fused
+    rnnkit.LSTM(3, 4, num_layers=2)(x[:, :8])   # small batch: fused
+    assert len(calls) == 2
+    with torch.no_grad():
+        rnnkit.LSTM(3, 4)(x)                    # inference at batch >= 16: oneDNN's forward
+    assert len(calls) == 3

@@ -2,11 +2,12 @@
 //
 // Each op runs the sequential part of one cell over a block of steps, writing into buffers that the
 // Python side allocated: the forward loop stores what the hand-written backward needs, the backward
-// loop produces the per-step gate gradients. The big GEMMs over all T*B rows (input projection,
-// dW_ih, dW_hh, dX) stay in Python, so this file holds only what cannot be batched over time:
-// per step one `h @ W_hh^T` (MKL sgemm, packed weights when B >= 16) and the gate math fused into
-// a single pass over the rows. The equations are those of rnnkit/cells/*.py; rnnkit/engines/fused.py
-// runs the same loops with torch ops, and the tests check the two against the reference engine.
+// loop produces the per-step gate gradients. Per step there is one `h @ W_hh^T` (a register-blocked
+// GEMM, below) and the gate math fused into a single pass over the rows; no framework call happens
+// inside a loop. The backward's big GEMMs over all T*B rows (dW_ih, dW_hh, dX) stay in Python (MKL);
+// `linear` computes the forward's input projection of all steps. The equations are those of
+// rnnkit/cells/*.py; rnnkit/engines/fused_*.py run the same loops with torch ops, and the tests
+// check both against the reference engine.
 //
 // Buffers are time-major and contiguous. Padded steps (mask false) output zeros, leave the state
 // alone, get zero gate gradients and pass the state gradients through unchanged.
@@ -17,7 +18,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -25,20 +25,9 @@
 using at::Tensor;
 using OptTensor = std::optional<Tensor>;
 
-// MKL's packed GEMM from the libraries torch already loads (x86 wheels), for RNNKIT_NATIVE_GEMM=mkl.
-// Weak, so that this file loads without them.
-extern "C" {
-size_t cblas_sgemm_pack_get_size(int, int, int, int) __attribute__((weak));
-void cblas_sgemm_pack(int, int, int, int, int, int, float, const float*, int, float*) __attribute__((weak));
-void cblas_sgemm_compute(int, int, int, int, int, int, const float*, int, const float*, int, float, float*,
-                         int) __attribute__((weak));
-}
-
 namespace {
 
-constexpr int kRowMajor = 101, kNoTrans = 111, kPacked = 151, kBMatrix = 162;
-constexpr int64_t kPackMinRows = 16;          // MKL's packed GEMM, when asked for, from 16 rows up
-constexpr int64_t kParallelGrain = 8192;      // elements of gate math per thread before rows go parallel
+constexpr int64_t kParallelGrain = 1 << 15;       // elements of gate math per thread before rows go parallel
 constexpr int64_t kParallelGemmWork = 1 << 18;  // multiply-adds per thread before GEMM columns go parallel
 
 // ---- elementwise math ------------------------------------------------------------------------
@@ -115,17 +104,19 @@ inline void ln_row_backward(const T* dy, int64_t n, const T* gamma, const T* xha
 // them seeing only their own restrict-qualified pointers) ---------------------------------------------
 // g holds W_ih x + biases on entry and the activated gates i, f, g, o on exit. Each gate block
 // gets its own pointer: the compiler cannot see that g[j] and g[H + j'] never alias.
-template <typename T>
-[[gnu::noinline]] void lstm_gates_row(int64_t H, T* g, const T* __restrict__ v, T* __restrict__ cc, T* __restrict__ cn) {
+// Without v (nullptr), g already holds the whole pre-activation W_ih x + W_hh h + biases.
+template <typename T, bool kAddV>
+[[gnu::noinline]] void lstm_gates_row_impl(int64_t H, T* g, const T* __restrict__ v, T* __restrict__ cc,
+                                           T* __restrict__ cn) {
   T* __restrict__ gi = g;
   T* __restrict__ gf = g + H;
   T* __restrict__ gg = g + 2 * H;
   T* __restrict__ go = g + 3 * H;
   for (int64_t j = 0; j < H; ++j) {
-    const T i = sigmoid(gi[j] + v[j]);                       // input gate
-    const T f = sigmoid(gf[j] + v[H + j]);                   // forget gate
-    const T cand = tanh_(gg[j] + v[2 * H + j]);              // candidate cell state
-    const T o = sigmoid(go[j] + v[3 * H + j]);               // output gate
+    const T i = sigmoid(kAddV ? gi[j] + v[j] : gi[j]);              // input gate
+    const T f = sigmoid(kAddV ? gf[j] + v[H + j] : gf[j]);          // forget gate
+    const T cand = tanh_(kAddV ? gg[j] + v[2 * H + j] : gg[j]);     // candidate cell state
+    const T o = sigmoid(kAddV ? go[j] + v[3 * H + j] : go[j]);      // output gate
     const T cnew = f * cc[j] + i * cand;                     // cell-state update
     gi[j] = i;
     gf[j] = f;
@@ -134,6 +125,12 @@ template <typename T>
     cn[j] = cnew;
     cc[j] = cnew;
   }
+}
+
+template <typename T>
+void lstm_gates_row(int64_t H, T* g, const T* v, T* cc, T* cn) {
+  if (v) lstm_gates_row_impl<T, true>(H, g, v, cc, cn);
+  else lstm_gates_row_impl<T, false>(H, g, nullptr, cc, cn);
 }
 
 // dcr holds dL/dc_t (all paths) on entry and dL/dc_{t-1} on exit; dy is dL/d(o * tanh(.)).
@@ -207,6 +204,7 @@ template <typename T>
 struct Gemm {
   int M, K, N;
   int64_t lda, ldw, ldc;
+  bool accumulate = false;  // C += A @ W (C holds the input projection) instead of C = A @ W (+ bias)
 };
 
 template <typename T, int MR, int NB>
@@ -214,7 +212,7 @@ inline void gemm_block(const Gemm& g, int n0, const T* __restrict__ a, const T* 
                        T* __restrict__ c) {
   T acc[MR][NB];
   for (int m = 0; m < MR; ++m)
-    for (int j = 0; j < NB; ++j) acc[m][j] = bias ? bias[n0 + j] : T(0);
+    for (int j = 0; j < NB; ++j) acc[m][j] = g.accumulate ? c[m * g.ldc + n0 + j] : (bias ? bias[n0 + j] : T(0));
   for (int k = 0; k < g.K; ++k) {
     const T* __restrict__ wk = w + k * g.ldw + n0;
     for (int m = 0; m < MR; ++m) {
@@ -270,8 +268,8 @@ void gemm_tile(const Gemm& g, int m0, int m1, int n0, int n1, const T* a, const 
 }
 
 // Few rows (the per-step products): split the columns across threads when there is enough work.
-// Many rows (the input projection): panels of 128 rows, whose A stays in cache while the column
-// blocks pass over it, split across threads.
+// Many rows (the input projection, the backward's dX and dW): panels of 128 rows, whose A stays in
+// cache while the column blocks pass over it, split across threads.
 template <typename T>
 void gemm(const Gemm& g, const T* a, const T* w, const T* bias, T* c) {
   if (g.M == 0 || g.N == 0) return;
@@ -298,39 +296,17 @@ void gemm(const Gemm& g, const T* a, const T* w, const T* bias, T* c) {
   });
 }
 
-// The weight of the per-step GEMMs. RNNKIT_NATIVE_GEMM=mkl makes float batches >= 16 use MKL's packed
-// GEMM instead (packed once per call), for comparison.
+// The weight of the per-step GEMMs: C(rows, N) = A(rows, K) @ W(K, N).
 template <typename T>
 struct RightMatrix {
   const T* w;
-  int K, N, packed_rows = -1;
-  std::vector<float> packed;
+  int K, N;
 
-  RightMatrix(const Tensor& t, int64_t rows) : w(t.data_ptr<T>()), K(t.size(0)), N(t.size(1)) {
-    if constexpr (std::is_same_v<T, float>) {
-      static const bool use_mkl = [] {
-        const char* v = std::getenv("RNNKIT_NATIVE_GEMM");
-        return v != nullptr && std::strcmp(v, "mkl") == 0;
-      }();
-      if (use_mkl && rows >= kPackMinRows && cblas_sgemm_pack_get_size && cblas_sgemm_pack && cblas_sgemm_compute) {
-        const int M = static_cast<int>(rows);
-        packed.resize(cblas_sgemm_pack_get_size(kBMatrix, M, N, K) / sizeof(float) + 1);
-        cblas_sgemm_pack(kRowMajor, kBMatrix, kNoTrans, M, N, K, 1.0f, w, N, packed.data());
-        packed_rows = M;
-      }
-    }
-  }
+  explicit RightMatrix(const Tensor& t) : w(t.data_ptr<T>()), K(t.size(0)), N(t.size(1)) {}
 
-  void mul(int64_t rows, const T* a, T* c) const {
+  void mul(int64_t rows, const T* a, T* c, bool accumulate = false) const {
     const int M = static_cast<int>(rows);
-    if (M == 0 || N == 0) return;
-    if constexpr (std::is_same_v<T, float>) {
-      if (M == packed_rows && K > 0) {
-        cblas_sgemm_compute(kRowMajor, kNoTrans, kPacked, M, N, K, a, K, packed.data(), N, 0.0f, c, N);
-        return;
-      }
-    }
-    gemm<T>(Gemm{M, K, N, K, N, N}, a, w, nullptr, c);
+    gemm<T>(Gemm{M, K, N, K, N, N, accumulate}, a, w, nullptr, c);
   }
 };
 
@@ -387,15 +363,16 @@ void lstm_forward_impl(const Tensor& h, const Tensor& c, const Tensor& w_hh_t,
   T *Gb = G.data_ptr<T>(), *Cb = C.data_ptr<T>(), *TCb = TC.data_ptr<T>();
   T *XHb = mut_ptr_or_null<T>(XH), *RHb = mut_ptr_or_null<T>(RH);
   T *XCb = mut_ptr_or_null<T>(XC), *RCb = mut_ptr_or_null<T>(RC);
-  RightMatrix<T> whh(w_hh_t, B);
+  RightMatrix<T> whh(w_hh_t);
   std::optional<RightMatrix<T>> whr;
-  if (proj) whr.emplace(*w_hr_t, B);
-  std::vector<T> hin_buf(d ? B * P : 0), hh(B * G4), hpre(proj ? B * H : 0), ybuf(cw ? B * H : 0);
+  if (proj) whr.emplace(*w_hr_t);
+  std::vector<T> hin_buf(d ? B * P : 0), hh(lw ? B * G4 : 0), hpre(proj ? B * H : 0), ybuf(cw ? B * H : 0);
 
   for (int64_t t = 0; t < steps; ++t) {
     const int64_t s = store ? t : 0;
-    whh.mul(B, dropped(hcur, d, B * P, hin_buf), hh.data());
     T *Gt = Gb + t * B * G4, *Ct = Cb + s * B * H, *TCt = TCb + s * B * H, *Yt = Y + t * B * P;
+    // W_hh h straight onto the input projection, unless layer norm needs it on its own
+    whh.mul(B, dropped(hcur, d, B * P, hin_buf), lw ? hh.data() : Gt, !lw);
     const bool* Mt = M ? M + t * B : nullptr;
     for_rows(B, G4, [&](int64_t b) {
       T* __restrict__ g = Gt + b * G4;
@@ -412,9 +389,9 @@ void lstm_forward_impl(const Tensor& h, const Tensor& c, const Tensor& w_hh_t,
         else std::fill(Yt + b * P, Yt + (b + 1) * P, T(0));
         return;
       }
-      T* __restrict__ v = hh.data() + b * G4;
+      T* v = lw ? hh.data() + b * G4 : nullptr;
       if (lw) ln_row_forward(v, G4, lw, lb, T(eps), XHb + (s * B + b) * G4, RHb + s * B + b, v);
-      lstm_gates_row(H, g, v, cc, cn);
+      lstm_gates_row(H, g, static_cast<const T*>(v), cc, cn);
       const T* src = cn;
       if (cw) {
         T* y = ybuf.data() + b * H;
@@ -461,9 +438,9 @@ void lstm_backward_impl(const Tensor& dout, const Tensor& dh, const Tensor& dc, 
   const bool* M = mask_ptr(mask);
   T *dhc = dh.data_ptr<T>(), *dcc = dc.data_ptr<T>(), *DA = dA.data_ptr<T>();
   T *DV = mut_ptr_or_null<T>(dV), *DH = mut_ptr_or_null<T>(dHo), *DY = mut_ptr_or_null<T>(dYC);
-  RightMatrix<T> whh(w_hh, B);
+  RightMatrix<T> whh(w_hh);
   std::optional<RightMatrix<T>> whr;
-  if (proj) whr.emplace(*w_hr, B);
+  if (proj) whr.emplace(*w_hr);
   std::vector<T> dhtot(B * P), dhpre(proj ? B * H : 0), dcn(cw ? B * H : 0), dhin(B * P);
 
   for (int64_t t = steps - 1; t >= 0; --t) {
@@ -527,7 +504,7 @@ void gru_forward_impl(const Tensor& h, const Tensor& w_hh_t, const OptTensor& b_
   const bool* M = mask_ptr(mask);
   T *hcur = h.data_ptr<T>(), *Y = out.data_ptr<T>(), *Gb = G.data_ptr<T>();
   T *XHb = mut_ptr_or_null<T>(XH), *RHb = mut_ptr_or_null<T>(RH);
-  RightMatrix<T> whh(w_hh_t, B);
+  RightMatrix<T> whh(w_hh_t);
   std::vector<T> hin_buf(d ? B * H : 0), hh(B * G3);
 
   for (int64_t t = 0; t < steps; ++t) {
@@ -567,7 +544,7 @@ void gru_backward_impl(const Tensor& dout, const Tensor& dh, const Tensor& h_ini
   const T *XHb = ptr_or_null<T>(XH), *RHb = ptr_or_null<T>(RH);
   const bool* M = mask_ptr(mask);
   T *dhc = dh.data_ptr<T>(), *DX = dXP.data_ptr<T>(), *DHP = dHP.data_ptr<T>(), *DV = mut_ptr_or_null<T>(dV);
-  RightMatrix<T> whh(w_hh, B);
+  RightMatrix<T> whh(w_hh);
   std::vector<T> dhin(B * H);
 
   for (int64_t t = steps - 1; t >= 0; --t) {
@@ -608,11 +585,11 @@ void elman_forward_impl(const Tensor& h, const Tensor& w_hh_t, const OptTensor& 
   const T* d = ptr_or_null<T>(hdrop);
   const bool* M = mask_ptr(mask);
   T *hcur = h.data_ptr<T>(), *Y = out.data_ptr<T>();
-  RightMatrix<T> whh(w_hh_t, B);
-  std::vector<T> hin_buf(d ? B * H : 0), hh(B * H);
+  RightMatrix<T> whh(w_hh_t);
+  std::vector<T> hin_buf(d ? B * H : 0);
   for (int64_t t = 0; t < steps; ++t) {
-    whh.mul(B, dropped(hcur, d, B * H, hin_buf), hh.data());
     T* Yt = Y + t * B * H;
+    whh.mul(B, dropped(hcur, d, B * H, hin_buf), Yt, true);  // onto the input projection
     const bool* Mt = M ? M + t * B : nullptr;
     for_rows(B, 4 * H, [&](int64_t b) {
       T* __restrict__ y = Yt + b * H;
@@ -620,12 +597,11 @@ void elman_forward_impl(const Tensor& h, const Tensor& w_hh_t, const OptTensor& 
         std::fill(y, y + H, T(0));
         return;
       }
-      const T* __restrict__ v = hh.data() + b * H;
       T* __restrict__ hc = hcur + b * H;
       if (relu) {
-        for (int64_t j = 0; j < H; ++j) y[j] = std::max(y[j] + v[j], T(0));
+        for (int64_t j = 0; j < H; ++j) y[j] = std::max(y[j], T(0));
       } else {
-        for (int64_t j = 0; j < H; ++j) y[j] = tanh_(y[j] + v[j]);
+        for (int64_t j = 0; j < H; ++j) y[j] = tanh_(y[j]);
       }
       std::copy(y, y + H, hc);
     });
@@ -639,7 +615,7 @@ void elman_backward_impl(const Tensor& dout, const Tensor& dh, const Tensor& w_h
   const T *DO = dout.data_ptr<T>(), *d = ptr_or_null<T>(hdrop), *Yb = out.data_ptr<T>();
   const bool* M = mask_ptr(mask);
   T *dhc = dh.data_ptr<T>(), *DA = dA.data_ptr<T>();
-  RightMatrix<T> whh(w_hh, B);
+  RightMatrix<T> whh(w_hh);
   std::vector<T> dhin(B * H);
   for (int64_t t = steps - 1; t >= 0; --t) {
     const bool* Mt = M ? M + t * B : nullptr;
@@ -675,7 +651,19 @@ void elman_backward_impl(const Tensor& dout, const Tensor& dh, const Tensor& w_h
     else TORCH_CHECK(false, "rnnkit native loops support float32 and float64, got ", dtype); \
   } while (0)
 
-bool available() { return true; }
+// out = a (M, K) @ w (K, N): the backward's dX = dXP W_ih, about 1.2x MKL's sgemm at these shapes.
+// (dW = dXP^T X reads A transposed, where MKL stays faster: that one is left to torch.mm.)
+template <typename T>
+void matmul_impl(const Tensor& a, const Tensor& w, const Tensor& out) {
+  TORCH_CHECK(a.is_contiguous() && w.is_contiguous() && out.is_contiguous(), "matmul: expects row-major operands");
+  const Gemm g{static_cast<int>(a.size(0)), static_cast<int>(a.size(1)), static_cast<int>(w.size(1)), a.size(1),
+               w.size(1), w.size(1)};
+  gemm<T>(g, a.data_ptr<T>(), w.data_ptr<T>(), nullptr, out.data_ptr<T>());
+}
+
+void matmul(const Tensor& a, const Tensor& w, const Tensor& out) {
+  RNNKIT_DISPATCH(a.scalar_type(), matmul_impl, a, w, out);
+}
 
 // out (M, N), rows ldc apart = x (M, K) @ w_t (K, N) + bias: the input projection of all steps.
 template <typename T>
@@ -736,8 +724,8 @@ void elman_backward(const Tensor& dout, const Tensor& dh, const Tensor& w_hh, co
 }  // namespace
 
 TORCH_LIBRARY(rnnkit_native, m) {
-  m.def("available() -> bool", &available);
   m.def("linear(Tensor x, Tensor w_t, Tensor? bias, Tensor out) -> ()", &linear);
+  m.def("matmul(Tensor a, Tensor w, Tensor out) -> ()", &matmul);
   m.def("lstm_forward(Tensor h, Tensor c, Tensor w_hh_t, Tensor? w_hr_t, Tensor? mask, Tensor? hdrop, "
         "Tensor? ln_hh_w, Tensor? ln_hh_b, Tensor? ln_c_w, Tensor? ln_c_b, float eps, Tensor out, Tensor G, "
         "Tensor C, Tensor TC, Tensor? XH, Tensor? RH, Tensor? XC, Tensor? RC, bool store) -> ()",
