@@ -45,15 +45,19 @@ def test_beam_width_1_equals_greedy_on_hand_made_posteriors():
         assert prefix_beam_search(lp, beam=1, prune=0)[0] == greedy_decode(lp)
 
 
-def test_beam_width_1_equals_greedy_on_random_peaked_posteriors():
+def test_beam_width_1_equals_greedy_on_any_posteriors():
     rng = np.random.default_rng(0)
-    for _ in range(300):
+    for k in range(300):
         T, V = 25, ABC.size
-        best = rng.integers(0, V, T)
-        p = rng.dirichlet(np.ones(V), T) * 0.3
-        p[np.arange(T), best] += 0.7
+        p = rng.dirichlet(np.full(V, 0.3 if k % 2 else 3.0), T)     # peaked and nearly flat posteriors
         lp = np.log(p)
         assert prefix_beam_search(lp, beam=1, prune=0)[0] == greedy_decode(lp)
+        assert prefix_beam_search(lp, beam=1)[0] == greedy_decode(lp)
+
+
+def test_beam_width_1_keeps_greedys_tie_break():
+    lp = np.log(np.full((4, 3), 1 / 3))          # every symbol ties: argmax takes the blank each step
+    assert prefix_beam_search(lp, beam=1)[0] == greedy_decode(lp) == []
 
 
 def _collapse(path) -> tuple[int, ...]:

@@ -25,7 +25,7 @@ class AsrConfig(TaskConfig):
                                  "may use what follows it)")
     subsample: int = option(3, "time subsampling: stack this many consecutive 10 ms frames into one step",
                             low=1, high=8)
-    beam: int = option(8, "beam width of the CTC prefix beam search for the test metrics (wer_beam) and "
+    beam: int = option(16, "beam width of the CTC prefix beam search for the test metrics (wer_beam) and "
                        "predict; 1: greedy", low=1, high=256)
     # -- data
     data: str | None = option(None, "a folder of WAV files with transcripts.tsv (header file<TAB>text"

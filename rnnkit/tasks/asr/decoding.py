@@ -4,19 +4,21 @@ Greedy (best path): the likeliest symbol at each step, repeats merged, blanks dr
 
     argmax per step  _ t t _ h _ r e e _ e     ->  merge repeats  _ t _ h _ r e _ e  ->  drop blanks  "three"
 
-Prefix beam search (Hannun et al., 2014, without a language model) keeps the `beam` likeliest prefixes.
-A prefix's probability sums over all its alignments, split into p_b (the alignment so far ends in a blank)
-and p_nb (it ends in the prefix's last character), because the two extend differently:
+Prefix beam search (after Hannun et al., 2014, without a language model) sums a text's probability over
+all its alignments. The beam holds alignment states: a prefix l together with whether the alignment so
+far ends in a blank (b) or in l's last character (nb), because the two extend differently:
 
-    blank               p_b'(l)    += (p_b(l) + p_nb(l)) * y_t(blank)
-    last character c    p_nb'(l)   += p_nb(l) * y_t(c)                    (a repeat merges into l)
-                        p_nb'(l+c) += p_b(l) * y_t(c)                     (after a blank it is a new c)
-    other character c   p_nb'(l+c) += (p_b(l) + p_nb(l)) * y_t(c)
+    blank               (l, b)    += p(l, b) * y_t(blank) + p(l, nb) * y_t(blank)
+    last character c    (l, nb)   += p(l, nb) * y_t(c)                   (a repeat merges into l)
+                        (l+c, nb) += p(l, b) * y_t(c)                    (after a blank it is a new c)
+    other character c   (l+c, nb) += (p(l, b) + p(l, nb)) * y_t(c)
 
-With a wide beam it returns the likeliest labelling, which can differ from the greedy best path: several
-weaker alignments of one text can outweigh the single best alignment of another. With beam 1 it keeps one
-prefix, whose best extension is the greedy one whenever each step's likeliest symbol dominates (a trained
-CTC model's posteriors are that peaked); the tests check both properties.
+Alignments that reach the same state are merged (their probabilities add); the `beam` likeliest states
+survive each step, and the answer is the prefix with the largest p(l, b) + p(l, nb). Keeping states rather
+than whole prefixes (Hannun's variant keeps prefixes) makes beam width 1 exactly greedy decoding, whatever
+the posteriors: one state has one successor per symbol, so keeping the likeliest successor is taking each
+step's argmax. A wide beam returns the likeliest labelling, which can differ from the greedy best path:
+several weaker alignments of one text can outweigh the single best alignment of another.
 """
 
 from __future__ import annotations
@@ -50,42 +52,47 @@ def _add(a: float, b: float) -> float:
     return max(a, b) + math.log1p(math.exp(-abs(a - b)))
 
 
-def _grow(beams: dict[tuple[int, ...], list[float]], prefix: tuple[int, ...], b: float, nb: float) -> None:
-    """Add (log p_b, log p_nb) mass to a prefix of the next step."""
-    slot = beams.setdefault(prefix, [NEG_INF, NEG_INF])
-    slot[0], slot[1] = _add(slot[0], b), _add(slot[1], nb)
+def _grow(states: dict[tuple[tuple[int, ...], bool], float], key: tuple[tuple[int, ...], bool],
+          logp: float) -> None:
+    """Merge an alignment's log-probability into a state of the next step."""
+    states[key] = _add(states.get(key, NEG_INF), logp)
 
 
 def prefix_beam_search(log_probs: np.ndarray, beam: int = 8, blank: int = BLANK,
                        prune: float = 1e-3) -> tuple[list[int], float]:
     """(ids, log-probability) of the best prefix found; see the module docstring.
 
-    `prune`: at each step only characters with probability >= prune start new prefixes (0: all of them);
-    a repeat always merges, whatever its probability.
+    `prune`: at each step only symbols with probability >= prune extend the states (0: all of them); the
+    step's likeliest symbol always does, so pruning never changes width 1.
     """
     if beam < 1:
         raise ValueError(f"beam must be >= 1, got {beam}")
     lp = np.asarray(log_probs, dtype=np.float64)
     floor = math.log(prune) if prune > 0 else NEG_INF
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}     # prefix -> (log p_b, log p_nb)
+    states: dict[tuple[tuple[int, ...], bool], float] = {((), True): 0.0}   # (prefix, ends in blank) -> log p
     for t in range(lp.shape[0]):
         row = lp[t]
-        chars = [c for c in np.flatnonzero(row >= floor).tolist() if c != blank]
-        nxt: dict[tuple[int, ...], list[float]] = {}
-        for prefix, (pb, pnb) in beams.items():
-            total = _add(pb, pnb)
-            _grow(nxt, prefix, total + row[blank], NEG_INF)
+        best = int(row.argmax())
+        symbols = [s for s in range(lp.shape[1]) if row[s] >= floor or s == best]   # in index order, as argmax
+        nxt: dict[tuple[tuple[int, ...], bool], float] = {}
+        for (prefix, ends_blank), p in states.items():
             last = prefix[-1] if prefix else None
-            if last is not None:
-                _grow(nxt, prefix, NEG_INF, pnb + row[last])
-            for c in chars:
-                _grow(nxt, (*prefix, c), NEG_INF, (pb if c == last else total) + row[c])
-        ranked = sorted(nxt.items(), key=lambda kv: _add(*kv[1]), reverse=True)[:beam]
-        beams = {p: (b, nb) for p, (b, nb) in ranked}
-    best, (pb, pnb) = max(beams.items(), key=lambda kv: _add(*kv[1]))
-    return list(best), _add(pb, pnb)
+            for s in symbols:
+                if s == blank:
+                    _grow(nxt, (prefix, True), p + row[s])
+                elif s == last and not ends_blank:
+                    _grow(nxt, (prefix, False), p + row[s])          # a repeat merges
+                else:
+                    _grow(nxt, ((*prefix, s), False), p + row[s])
+        # sorted() is stable, so ties keep the argmax's order (the lowest symbol first)
+        states = dict(sorted(nxt.items(), key=lambda kv: kv[1], reverse=True)[:beam])
+    totals: dict[tuple[int, ...], float] = {}
+    for (prefix, _), p in states.items():
+        totals[prefix] = _add(totals.get(prefix, NEG_INF), p)
+    ids, logp = max(totals.items(), key=lambda kv: kv[1])
+    return list(ids), logp
 
 
 def decode(log_probs: np.ndarray, beam: int = 1) -> list[int]:
-    """Greedy for beam 1 (the best path: cheaper, and what beam 1 gives on peaked posteriors), else beam search."""
+    """Greedy for beam 1 (the same result as `prefix_beam_search` with width 1, but cheaper), else beam search."""
     return greedy_decode(log_probs) if beam == 1 else prefix_beam_search(log_probs, beam)[0]
