@@ -9,6 +9,7 @@ except those whose class sets `all_ranks = True`.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +60,11 @@ class ProgressBar(Callback):
     def on_eval(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         if self.bar is not None:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
-            self.bar.write(f"update {trainer.state.step}: held-out {shown}")
+            self.bar.write(f"update {trainer.state.step}: held-out {shown}", file=sys.stderr)
 
     def write(self, message: str) -> None:
         if self.bar is not None:
-            self.bar.write(message)
+            self.bar.write(message, file=sys.stderr)   # stdout stays for results (e.g. JSON)
 
     def close(self) -> None:
         if self.bar is not None:

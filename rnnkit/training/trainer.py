@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ import torch
 from torch import nn
 
 from rnnkit.training import diagnostics as D
-from rnnkit.training import distributed
+from rnnkit.training import distributed as _distributed
 from rnnkit.training.bptt import Stepper, UpdateResult
 from rnnkit.training.callbacks import Callback
 from rnnkit.training.checkpoint import join_state, load_checkpoint, load_model_state, save_checkpoint, split_state
@@ -79,13 +80,15 @@ class Trainer:
         run_dir: where checkpoints go (`run_dir/checkpoints/{last,best}`); None keeps nothing on disk.
         run_config: JSON stored in each checkpoint (e.g. the task and model config, to rebuild the model).
         meta: JSON the model needs besides its weights (e.g. a vocabulary), stored in each checkpoint.
+        distributed: False keeps this trainer in its own process under torchrun (e.g. a baseline that only
+            rank 0 trains); True (default) joins the process group when torchrun started several processes.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, data: BatchSource, stepper: Stepper, *,
                  evaluate: Callable[[nn.Module], dict[str, float]] | None = None, primary: str = "loss",
                  higher_is_better: bool = False, run_dir: str | Path | None = None,
                  run_config: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
-                 callbacks: Sequence[Callback] = ()) -> None:
+                 callbacks: Sequence[Callback] = (), distributed: bool = True) -> None:
         self.model, self.config, self.data, self.stepper = model, config, data, stepper
         self.evaluate, self.primary, self.higher_is_better = evaluate, primary, higher_is_better
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -93,7 +96,9 @@ class Trainer:
         self.state = TrainState()
         if config.threads:
             torch.set_num_threads(config.threads)
-        self.dist = distributed.setup(config.device)    # None unless torchrun started several processes
+        # None unless torchrun started several processes and this trainer takes part (a baseline that one rank
+        # trains on its own passes distributed=False: it must not wait for the other ranks' gradients)
+        self.dist = _distributed.setup(config.device) if distributed else None
         self.device = self.dist.device if self.dist else resolve_device(config.device)
         self.model.to(self.device)
         if self.dist:
@@ -101,7 +106,7 @@ class Trainer:
             self.dist.check_same(len(self.data), lambda got: f"the ranks have different numbers of batches per "
                                  f"epoch ({got}); each must take part in every update", ConfigError)
             self.dist.broadcast_module(model)
-            seed_everything(distributed.rank_seed(config.seed, self.dist.rank), config.deterministic)
+            seed_everything(_distributed.rank_seed(config.seed, self.dist.rank), config.deterministic)
             self.callbacks = [cb for cb in self.callbacks if self.dist.is_main or getattr(cb, "all_ranks", False)]
         self.precision = Precision(config.precision, self.device)
         self.optimizer = build_optimizer(config, model.parameters())
@@ -278,7 +283,7 @@ class Trainer:
         if bar is not None and bar.bar is not None:
             bar.write(message)
         else:
-            print(message, flush=True)
+            print(message, file=sys.stderr, flush=True)   # stdout stays for results
 
     def _check_signal(self, signals: _SignalGuard) -> None:
         received = self.dist.agree_signal(signals.received) if self.dist else signals.received
@@ -315,7 +320,7 @@ class Trainer:
             parts = self.dist.gather((tensors, own))
             if not self.dist.is_main:
                 return self.dist.run_on_main(lambda: None, f"write the {tag!r} checkpoint")
-            tensors, own = distributed.pack_ranks(parts)
+            tensors, own = _distributed.pack_ranks(parts)
         scaler = self.precision.scaler
         meta = {"run": self.run_config, "task_meta": self.meta, "train_config": self.config.to_dict(),
                 "trainer": dataclasses.asdict(self.state), **own,
@@ -331,7 +336,7 @@ class Trainer:
         ck = load_checkpoint(folder)
         meta = ck.meta
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
-        own_tensors, own = distributed.unpack_rank(ck.tensors, meta, rank, world, ck.path)
+        own_tensors, own = _distributed.unpack_rank(ck.tensors, meta, rank, world, ck.path)
         if self.dist:
             self.dist.check_same((meta["trainer"].get("step"), meta.get("saved_at")), lambda got: (
                 f"the ranks read different checkpoints from {ck.path}: " + ", ".join(

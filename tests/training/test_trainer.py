@@ -212,3 +212,24 @@ def test_probe_does_not_change_the_training_run(tmp_path):
     make(tmp_path / "a", epochs=1, dropout=0.3).fit()
     make(tmp_path / "b", epochs=1, dropout=0.3, diagnostics_every=2).fit()
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
+
+
+def test_a_trainer_with_distributed_false_stays_in_its_own_process_under_torchrun(tmp_path, monkeypatch):
+    """What a baseline that only rank 0 trains needs: joining the group would wait for the other ranks."""
+    from rnnkit.training import distributed
+
+    for k, v in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+                 "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}.items():
+        monkeypatch.setenv(k, v)
+    assert distributed.Launch.from_env() is not None           # the environment says: 2 processes
+
+    def refuse(*a, **kw):
+        raise AssertionError("distributed=False must not join the process group")
+
+    monkeypatch.setattr(distributed, "setup", refuse)
+    seed_everything(0)
+    model = ToyStateful("gru", dtype=torch.float32)
+    step = FullBPTT(lambda m, b: mse_sum(m(b.x)[0], b.y))
+    state = Trainer(model, TrainConfig(epochs=1, **QUIET), toy_stream(N=12, T=4, dtype=torch.float32), step,
+                    distributed=False).fit()
+    assert state.finished and state.step == 3

@@ -33,7 +33,7 @@ def train_frame_mlp(features: list[np.ndarray], targets: list[list[int]], n_symb
                           device=device, threads=threads, progress=False, tensorboard=False, plots=False,
                           checkpoint_every=10**9)
         Trainer(model, cfg, UtteranceBatches(features, targets, batch_size, seed=seed),
-                FullBPTT(ctc_loss_sum)).fit()
+                FullBPTT(ctc_loss_sum), distributed=False).fit()   # rank 0 alone trains it
     return model.eval()
 
 

@@ -162,7 +162,8 @@ class Translate:
             trainer = Trainer(model, data.train_cfg, data.train, self.stepper(cfg, data.train_cfg),
                               evaluate=lambda m: translation_metrics(self.translations(m, data, "valid")[0],
                                                                      data.splits["valid"].targets),
-                              primary=self.primary, higher_is_better=True, callbacks=[best])
+                              primary=self.primary, higher_is_better=True, callbacks=[best],
+                              distributed=False)   # rank 0 alone trains it
             trainer.fit()
             if best.state is not None:
                 model.load_state_dict(best.state)

@@ -26,7 +26,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnkit.tasks.base import TaskConfig, TaskData, model_device
-from rnnkit.tasks.caption.encoder import EncoderConfig
 from rnnkit.tasks.video.batches import ClipBatch, ClipBatches, clip_lengths
 from rnnkit.tasks.video.data import ClipSet, VideoData
 from rnnkit.tasks.video.metrics import classification_metrics, confusion_matrix
@@ -34,6 +33,7 @@ from rnnkit.tasks.video.model import MeanFrameClassifier, VideoClassifier, Video
 from rnnkit.tasks.video.moving_digits import MOTIONS, MovingDigitsConfig, load_moving_digits
 from rnnkit.tasks.video.plot import plot_clips, plot_confusion
 from rnnkit.tasks.video.userdata import load_clip, load_clip_csv, stack_clips
+from rnnkit.tasks.vision.encoder import EncoderConfig
 from rnnkit.training.bptt import FullBPTT
 from rnnkit.training.config import TrainConfig, option
 from rnnkit.training.errors import ConfigError, DataError
@@ -174,7 +174,7 @@ class Video:
                 torch.manual_seed(cfg.seed + 1)
                 model = MeanFrameClassifier(tuple(data.meta["frame_shape"]), len(data.meta["classes"]),
                                             data.model_config)
-                Trainer(model, quiet, data.train, FullBPTT(clip_loss)).fit()
+                Trainer(model, quiet, data.train, FullBPTT(clip_loss), distributed=False).fit()  # rank 0 alone
             self._baseline = (id(data), model)
         return self._baseline[1]
 
