@@ -96,7 +96,7 @@ def load_trained(path: str | Path, device: str = "auto") -> Trained:
     task = get_task(run["task"])
     task_cfg = task.config_class.from_dict(run["task_config"], str(folder))
     train_cfg = TrainConfig.from_dict(run["train"], str(folder))
-    model = task.build_model(task_cfg, ck.meta["task_meta"])
+    model = build_model(task, task_cfg, ck.meta["task_meta"])
     load_model_state(model, ck.model, folder)
     model.to(resolve_device(device)).eval()
     return Trained(task, task_cfg, train_cfg, model, ck.meta["task_meta"], folder)
@@ -109,3 +109,11 @@ def count_parameters(model: nn.Module) -> int:
 def set_threads(n: int | None) -> None:
     if n:
         torch.set_num_threads(n)
+
+
+def build_model(task, task_cfg, meta: dict[str, Any]) -> nn.Module:
+    """`task.build_model`, with a model library's refusal of a setting (ValueError) as one clear line."""
+    try:
+        return task.build_model(task_cfg, meta)
+    except ValueError as e:
+        raise ConfigError(f"task {task.name}: these model settings do not fit together: {e}") from e

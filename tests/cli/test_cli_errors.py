@@ -81,3 +81,18 @@ def test_text_too_short_for_the_batch_layout(capsys, tmp_path, text_file):
     line = one_line_error(capsys, ["train", "--task", "charlm", "--data", str(text_file), "--out",
                                    str(tmp_path / "r"), "--batch-size", "512", "--k1", "64"])
     assert "too short for 512 rows of at least 64 steps" in line
+
+
+def test_a_model_library_refusing_the_settings_gives_one_line_before_the_baselines_run(capsys, tmp_path,
+                                                                                        monkeypatch):
+    from rnnkit.tasks.translate.task import Translate
+
+    def refuse(self, cfg, meta):
+        raise ValueError("bridge='copy' needs encoder and decoder states of the same size")
+
+    monkeypatch.setattr(Translate, "build_model", refuse)
+    monkeypatch.setattr(Translate, "baselines", lambda *a: pytest.fail("the baselines ran before the check"))
+    line = one_line_error(capsys, ["train", "--task", "translate", "--quick", "--out", str(tmp_path / "r"),
+                                   "--no-progress"])
+    assert line == ("rnnkit: error: task translate: these model settings do not fit together: bridge='copy' needs "
+                    "encoder and decoder states of the same size")

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.cli import options as O
-from rnnkit.cli.runs import count_parameters, load_trained
+from rnnkit.cli.runs import build_model, count_parameters, load_trained
 from rnnkit.tasks import get_task, task_names
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.errors import RnnkitError
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             raise                      # a new model needs what the data defines (e.g. its vocabulary)
         data, activations, note = None, None, f" (not measured: {e})"
     if args.checkpoint is None:
-        model = task.build_model(task_cfg, meta)
+        model = build_model(task, task_cfg, meta)
 
     print(f"task {task.name} ({source})")
     print(model)
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _activation_bytes(task, task_cfg, train_cfg, data, meta) -> int:
     """Bytes of the tensors autograd saves for the backward pass of one update (each storage once)."""
-    model = task.build_model(task_cfg, meta)
+    model = build_model(task, task_cfg, meta)
     stepper = task.stepper(task_cfg, train_cfg)
     seen: dict[int, int] = {}
 

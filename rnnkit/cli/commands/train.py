@@ -7,8 +7,18 @@ import math
 import time
 from pathlib import Path
 
+import torch
+
 from rnnkit.cli import options as O
-from rnnkit.cli.runs import count_parameters, metrics_document, prepare_out, read_json, run_config, write_json
+from rnnkit.cli.runs import (
+    build_model,
+    count_parameters,
+    metrics_document,
+    prepare_out,
+    read_json,
+    run_config,
+    write_json,
+)
 from rnnkit.tasks import get_task, task_names
 from rnnkit.training import distributed
 from rnnkit.training.callbacks import CSVLogger, Plotter, ProgressBar, TensorBoardLogger
@@ -83,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
     say(f"rnnkit train: task {task.name} -> {out}{ranks}" + (" (resuming)" if args.resume else ""), flush=True)
     data = task.build_data(task_cfg, train_cfg)
     say(f"data: {data.summary}", flush=True)
+    with torch.random.fork_rng():       # refuse settings that do not fit before the baselines' minutes,
+        build_model(task, task_cfg, data.meta)   # without moving the random state the results come from
     baselines = task.baselines(data, "test") if main else {}
-    model = task.build_model(task_cfg, data.meta)
+    model = build_model(task, task_cfg, data.meta)
     stepper = task.stepper(task_cfg, train_cfg)
     bptt = (f"TBPTT(k1={train_cfg.k1}, k2={train_cfg.window})" if train_cfg.bptt == "tbptt" else "full BPTT")
     say(f"model: {type(model).__name__}, {task_cfg.cell}, {count_parameters(model):,} parameters; {bptt}, "
