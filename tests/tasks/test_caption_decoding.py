@@ -9,10 +9,10 @@ import torch
 from rnnkit.architectures import beam_search
 from rnnkit.tasks.caption.batches import CaptionBatches, pad_captions
 from rnnkit.tasks.caption.digits import DigitCaptionsConfig, load_digit_captions
-from rnnkit.tasks.caption.encoder import EncoderConfig
 from rnnkit.tasks.caption.model import Captioner, CaptionerConfig
 from rnnkit.tasks.caption.task import Caption, caption_loss
 from rnnkit.tasks.caption.vocab import Vocabulary
+from rnnkit.tasks.vision.encoder import EncoderConfig
 
 
 @pytest.fixture(scope="module")

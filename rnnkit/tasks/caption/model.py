@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from rnnkit.architectures import OneToMany, OneToManyConfig
 from rnnkit.architectures.decoding import Decoded
-from rnnkit.tasks.caption.encoder import ConvEncoder, EncoderConfig
+from rnnkit.tasks.vision.encoder import ConvEncoder, EncoderConfig
 
 
 @dataclass

@@ -31,7 +31,6 @@ from rnnkit.tasks.caption.baseline import nearest_neighbour_captions
 from rnnkit.tasks.caption.batches import CaptionBatch, CaptionBatches
 from rnnkit.tasks.caption.data import CaptionData, CaptionSet
 from rnnkit.tasks.caption.digits import DigitCaptionsConfig, load_digit_captions
-from rnnkit.tasks.caption.encoder import EncoderConfig
 from rnnkit.tasks.caption.images import load_image, save_image
 from rnnkit.tasks.caption.metrics import caption_metrics
 from rnnkit.tasks.caption.model import Captioner, CaptionerConfig
@@ -39,6 +38,7 @@ from rnnkit.tasks.caption.plot import plot_captions
 from rnnkit.tasks.caption.twemoji import load_twemoji
 from rnnkit.tasks.caption.userdata import load_caption_csv
 from rnnkit.tasks.caption.vocab import Vocabulary, tokenize
+from rnnkit.tasks.vision.encoder import EncoderConfig
 from rnnkit.training.bptt import FullBPTT
 from rnnkit.training.config import TrainConfig, option
 from rnnkit.training.errors import ConfigError, DataError

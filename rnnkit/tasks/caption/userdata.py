@@ -18,8 +18,8 @@ import numpy as np
 
 from rnnkit.tasks.caption.data import SPLITS, CaptionData, CaptionSet
 from rnnkit.tasks.caption.images import load_image
-from rnnkit.tasks.caption.manifest import assign_splits, read_manifest
 from rnnkit.tasks.caption.vocab import normalize, tokenize
+from rnnkit.tasks.vision.manifest import assign_splits, read_manifest
 from rnnkit.training.errors import DataError
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.architectures import ManyToOne, ManyToOneConfig
-from rnnkit.tasks.caption.encoder import ConvEncoder, EncoderConfig
+from rnnkit.tasks.vision.encoder import ConvEncoder, EncoderConfig
 
 
 @dataclass

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.tasks.caption.manifest import assign_splits, read_manifest
 from rnnkit.tasks.video.data import SPLITS, ClipSet, VideoData
+from rnnkit.tasks.vision.manifest import assign_splits, read_manifest
 from rnnkit.training.errors import DataError
 
 
