@@ -156,3 +156,41 @@ def test_without_the_compiled_loops_the_engine_warns_once_and_uses_python_loops(
     assert native.loops() is None and not native.usable(p.x)
     for a, e in zip(actual, outputs(reference.run_direction, p), strict=True):
         torch.testing.assert_close(a, e, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_compiled_loops_give_the_same_bits_on_one_and_two_threads(cell):
+    """The tests run on one thread; big enough shapes split the per-step work across threads (GEMM columns,
+    gate-math rows), which must not change a single bit, lengths included."""
+    import rnnkit
+    from rnnkit.engines import native
+
+    if native.loops() is None:
+        pytest.skip("compiled loops unavailable")
+    torch.manual_seed(0)
+    layer = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU, "rnn": rnnkit.RNN}[cell](24, 256, engine="fused")
+    x = torch.randn(6, 48, 24, requires_grad=True)
+    lengths = torch.randint(1, 7, (48,))
+    lengths[0] = 6
+
+    def run():
+        out, state = layer(x, lengths=lengths)
+        loss = out.square().sum() + sum(s.square().sum() for s in (state if isinstance(state, tuple) else (state,)))
+        return [out, *torch.autograd.grad(loss, [x, *layer.parameters()])]
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = run()
+        torch.set_num_threads(2)
+        two = run()
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, two, strict=True):
+        assert torch.equal(a, b)
+    ref = rnnkit.LSTM if cell == "lstm" else None
+    if ref is not None:
+        layer.engine = "reference"
+        expect = run()
+        for a, b in zip(one, expect, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
