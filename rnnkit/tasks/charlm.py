@@ -58,7 +58,9 @@ class CharLMConfig(TaskConfig):
     def validate(self) -> None:
         if self.data is not None:
             self.data = str(Path(self.data).expanduser().resolve())   # the saved config works from anywhere
-            if self.works is not None:
+            if self.works == QUICK_WORKS:   # --quick's subset of the default corpus: the user's data replaces it
+                self.works = None
+            elif self.works is not None:
                 raise ConfigError("--works selects Shakespeare works; it cannot be combined with --data")
         if self.valid_fraction + self.test_fraction >= 0.5:
             raise ConfigError("valid_fraction + test_fraction must be < 0.5 so that most text is for training")

@@ -95,3 +95,12 @@ def test_bench_forwards_its_arguments(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "rnnkit.bench", None)     # as if it were not installed
     assert main(["bench"]) == 2
     assert "rnnkit bench is not available" in capsys.readouterr().err
+
+
+def test_quick_runs_on_the_users_own_text(tmp_path, text_file):
+    """--quick picks a few Shakespeare works for the default corpus; with --data it must not get in the way."""
+    out = tmp_path / "q"
+    assert main(["train", "--task", "charlm", "--quick", "--data", str(text_file), "--out", str(out), "--max-steps",
+                 "2", "--no-progress", "--no-tensorboard", "--no-plots"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["task_config"]["works"] is None and config["task_config"]["data"] == str(text_file.resolve())
