@@ -75,6 +75,16 @@ def test_wrong_encoding_is_refused_with_the_line(tmp_path):
                                   "l'homme qui rit !", "Él dijo: ¿qué?"])
 def test_detokenize_inverts_tokenize(text):
     assert detokenize(tokenize(text)) == text
+    assert detokenize(tokenize(text, "char")) == text
+
+
+def test_char_tokens_let_compound_number_words_share_their_parts():
+    assert tokenize("vier tausend", "char") == ["\u2581v", "i", "e", "r", "\u2581t", "a", "u", "s", "e", "n", "d"]
+    vocab = Vocabulary.build(["viertausend", "dreihundert"], unit="char")
+    ids = vocab.encode("dreitausend", end=True)                # unseen as a word, every character known
+    assert UNK not in ids and vocab.decode(ids) == "dreitausend"
+    with pytest.raises(ValueError, match="unit must be one of"):
+        tokenize("x", "subword")
 
 
 def test_hyphens_and_commas_are_tokens_of_their_own():

@@ -18,7 +18,7 @@ def test_quick_run_is_well_above_chance_and_beam_one_matches_greedy(tmp_path, ca
     out = tmp_path / "run"
     assert main(["train", "--task", "translate", "--quick", "--out", str(out), *QUIET]) == 0
     metrics = json.loads((out / "metrics.json").read_text())["model"]
-    assert metrics["exact_match"] > 0.3 and metrics["bleu"] > 50     # chance: 0 (unseen numbers)
+    assert metrics["exact_match"] > 0.3 and metrics["bleu"] > 50 and metrics["chrf"] > 70   # chance: 0
     assert metrics["exact_match_beam"] > 0.3
     trained = load_trained(out, "cpu")
     task = get_task("translate")
@@ -60,3 +60,16 @@ def test_malformed_pairs_stop_the_cli_with_one_line(tmp_path, capsys):
     code = main(["train", "--task", "translate", "--data", str(bad), "--out", str(tmp_path / "run"), *QUIET])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "bad.tsv, line 3: empty target text" in err
+
+
+@pytest.mark.slow
+def test_char_tokens_translate_into_a_language_that_writes_numbers_as_one_word(tmp_path, capsys):
+    """en -> de at word level cannot work (each test number is one unseen word); characters can."""
+    out = tmp_path / "de"
+    assert main(["train", "--task", "translate", "--quick", "--target-lang", "de", "--tokens", "char",
+                 "--out", str(out), *QUIET]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["model"]
+    assert metrics["exact_match"] > 0.5 and metrics["chrf"] > 80     # word level: 0.0
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(out), "--input", "four thousand and twelve", "--threads", "1"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["translation"].startswith("viertausend")

@@ -31,6 +31,9 @@ class TranslateConfig(TaskConfig):
     beam: int = option(5, "beam width for the beam-search metrics and for predict (1: greedy)", low=1)
     length_norm: float = option(0.0, "beam search: rank hypotheses by score / length**alpha (0: raw "
                                 "log-probability)", low=0.0)
+    tokens: str = option("word", "token unit of source and target: word (words and punctuation marks) or char "
+                         "(characters: for languages that write a number as one compound word, e.g. de, nl, sv)",
+                         choices=("word", "char"))
     min_count: int = option(1, "keep words seen at least this often in training; rarer ones become <unk>", low=1)
     valid_fraction: float = option(0.1, "share of the distinct sources held out to pick the best epoch", low=0.0,
                                    high=0.5, low_open=True)

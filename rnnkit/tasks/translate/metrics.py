@@ -1,4 +1,7 @@
-"""Translation metrics: exact match and corpus BLEU (sacrebleu), on detokenized text."""
+"""Translation metrics: exact match, corpus BLEU and chrF (sacrebleu), on detokenized text.
+
+BLEU counts word n-grams up to 4, so a language that writes a number as one compound word gives BLEU 0
+to all but exact outputs; chrF (character n-grams, Popovic 2015) still grades near misses there."""
 
 from __future__ import annotations
 
@@ -19,5 +22,11 @@ def bleu(hypotheses: list[str], references: list[str]) -> float:
     return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)
 
 
+def chrf(hypotheses: list[str], references: list[str]) -> float:
+    """Corpus chrF in [0, 100] with sacrebleu's standard settings (character 6-grams, beta 2)."""
+    return float(sacrebleu.corpus_chrf(hypotheses, [references]).score)
+
+
 def translation_metrics(hypotheses: list[str], references: list[str], suffix: str = "") -> dict[str, float]:
-    return {f"exact_match{suffix}": exact_match(hypotheses, references), f"bleu{suffix}": bleu(hypotheses, references)}
+    return {f"exact_match{suffix}": exact_match(hypotheses, references), f"bleu{suffix}": bleu(hypotheses, references),
+            f"chrf{suffix}": chrf(hypotheses, references)}

@@ -40,6 +40,12 @@ from rnnkit.training.trainer import Trainer
 CREDIT = "data: number words written out by the num2words package (LGPL-2.1)"
 
 
+def vocabularies(meta: dict[str, Any]) -> tuple[Vocabulary, Vocabulary]:
+    """(source, target) vocabularies of a run (runs before the `tokens` option were word-level)."""
+    unit = meta.get("tokens", "word")
+    return Vocabulary(meta["source_vocab"], unit), Vocabulary(meta["target_vocab"], unit)
+
+
 @dataclass
 class Held:
     """A held-out split: source and reference texts, and the source ids."""
@@ -100,12 +106,17 @@ class Translate:
             credit = f"{CREDIT}, {cfg.source_lang} -> {cfg.target_lang}"
         fit, valid, test = D.split_by_key(pairs, cfg.valid_fraction, cfg.test_fraction)
         if meta is None:
-            src_vocab = Vocabulary.build(fit.sources, cfg.min_count)
-            tgt_vocab = Vocabulary.build(fit.targets, cfg.min_count)
-            longest = max(len(tokenize(t)) for t in fit.targets)
-            meta = {"source_vocab": src_vocab.tokens, "target_vocab": tgt_vocab.tokens,
+            src_vocab = Vocabulary.build(fit.sources, cfg.min_count, cfg.tokens)
+            tgt_vocab = Vocabulary.build(fit.targets, cfg.min_count, cfg.tokens)
+            longest = max(len(tokenize(t, cfg.tokens)) for t in fit.targets)
+            meta = {"source_vocab": src_vocab.tokens, "target_vocab": tgt_vocab.tokens, "tokens": cfg.tokens,
                     "max_length": 2 * longest + 5, "beam": cfg.beam, "length_norm": cfg.length_norm}
-        src_vocab, tgt_vocab = Vocabulary(meta["source_vocab"]), Vocabulary(meta["target_vocab"])
+        src_vocab, tgt_vocab = vocabularies(meta)
+        unseen = sum(bool(tgt_vocab.unknown(t)) for t in test.targets) / max(1, len(test))
+        if meta.get("tokens", "word") == "word" and unseen > 0.2:
+            print(f"note: {unseen:.0%} of the test targets hold a word never seen in training, which no word-level "
+                  "model can write; a language that joins number words into one (de, nl, sv, ...) needs "
+                  "--tokens char", file=sys.stderr, flush=True)
 
         def ids(texts: list[str], vocab: Vocabulary, end: bool = False) -> list[np.ndarray]:
             return [np.asarray(vocab.encode(t, end=end), dtype=np.int64) for t in texts]
@@ -116,7 +127,7 @@ class Translate:
                   (("valid", valid), ("test", test))}
         summary = (f"{len(pairs):,} pairs ({pairs.origin}); train {len(fit):,}, valid {len(valid):,}, test "
                    f"{len(test):,}, no held-out source seen in training; vocabulary {len(src_vocab)} source, "
-                   f"{len(tgt_vocab)} target words; {credit}")
+                   f"{len(tgt_vocab)} target {'words' if cfg.tokens == 'word' else 'characters'}; {credit}")
         return TranslateData(source, meta, splits, summary, cfg, train)
 
     # ---- model and training -------------------------------------------------------------------------
@@ -134,7 +145,7 @@ class Translate:
         meta, part = data.meta, data.splits[split]
         hyps = decode(model, part.src_ids, search=search, beam_width=meta["beam"], max_length=meta["max_length"],
                       length_norm=meta["length_norm"])
-        vocab = Vocabulary(meta["target_vocab"])
+        vocab = vocabularies(meta)[1]
         return [vocab.decode(h.ids) for h in hyps], hyps
 
     def evaluate(self, model: nn.Module, data: TranslateData, split: str) -> dict[str, float]:
@@ -179,13 +190,14 @@ class Translate:
         if n and hyps[0].attention is not None:
             by_length = np.argsort([len(s) for s in part.src_ids], kind="stable")
             picks = by_length[np.linspace(len(by_length) // 3, len(by_length) - 1, n).astype(int)]
-            vocab = Vocabulary(data.meta["target_vocab"])
+            src_vocab, vocab = vocabularies(data.meta)
             examples = []
             for i in picks:
                 out_tokens = [vocab.tokens[j] for j in hyps[i].ids] + ["</s>"]
                 weights = hyps[i].attention[: len(out_tokens)]
                 mark = "correct" if texts[i] == part.targets[i] else f"reference: {part.targets[i]}"
-                examples.append((tokenize(part.sources[i]), out_tokens, weights, f"{part.sources[i]}\n({mark})"))
+                examples.append((tokenize(part.sources[i], src_vocab.unit), out_tokens, weights,
+                                 f"{part.sources[i]}\n({mark})"))
             paths.append(plot_attention(examples, plots / f"attention_{split}.png"))
         curves = {"attention" if hyps[0].attention is not None else "model": texts}
         if "no_attention" in data.cache:
@@ -198,7 +210,7 @@ class Translate:
     # ---- using a trained model ----------------------------------------------------------------------
     def predict(self, model: nn.Module, meta: dict[str, Any], inputs: list[str]) -> list[dict[str, Any]]:
         """Per source text: the beam-search translation, its log-probability and any unknown source words."""
-        src_vocab, tgt_vocab = Vocabulary(meta["source_vocab"]), Vocabulary(meta["target_vocab"])
+        src_vocab, tgt_vocab = vocabularies(meta)
         texts = [D.clean(t) for t in inputs]
         for i, t in enumerate(texts):
             if not t:
