@@ -95,3 +95,14 @@ def test_default_movie_reviews_drop_the_zero_ratings():
     assert len(data) == 10_568 and int(data.labels.sum()) == 5_242
     assert data.names == ("negative", "positive")
     assert data.texts[0].startswith("The Rock is destined to be the 21st Century's new")
+
+
+def test_bag_of_words_baseline_fits_three_or_more_classes():
+    from rnnkit.tasks.sentiment.baseline import BagOfWords
+
+    words = {0: "awful dreadful boring", 1: "fine ordinary average", 2: "great superb moving"}
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    texts = [f"{words[int(y)].split()[k % 3]} film {k}" for k, y in enumerate(labels)]
+    bow = BagOfWords().fit(texts, labels, texts[:15], labels[:15])
+    assert (bow.predict(texts) == labels).mean() > 0.9

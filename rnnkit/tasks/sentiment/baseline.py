@@ -30,8 +30,10 @@ class BagOfWords:
         X = self.vectorizer.fit_transform(texts)
         Xv = self.vectorizer.transform(valid_texts)
         best = -1.0
+        # liblinear for two classes; more classes need a multinomial solver (liblinear refuses them)
+        solver = "liblinear" if len(np.unique(labels)) <= 2 else "lbfgs"
         for C in C_GRID:
-            model = LogisticRegression(C=C, solver="liblinear", max_iter=5000).fit(X, labels)
+            model = LogisticRegression(C=C, solver=solver, max_iter=5000).fit(X, labels)
             score = float((model.predict(Xv) == valid_labels).mean())
             if score > best:
                 best, self.C, self.model = score, C, model
