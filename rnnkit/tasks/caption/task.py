@@ -38,7 +38,7 @@ from rnnkit.tasks.caption.plot import plot_captions
 from rnnkit.tasks.caption.twemoji import load_twemoji
 from rnnkit.tasks.caption.userdata import load_caption_csv
 from rnnkit.tasks.caption.vocab import Vocabulary, tokenize
-from rnnkit.tasks.vision.encoder import EncoderConfig
+from rnnkit.tasks.vision.encoder import EncoderConfig, parse_channels
 from rnnkit.training.bptt import FullBPTT
 from rnnkit.training.config import TrainConfig, option
 from rnnkit.training.errors import ConfigError, DataError
@@ -81,13 +81,7 @@ class CaptionConfig(TaskConfig):
             raise ConfigError(f"lang must be a num2words language, e.g. en, fr, de, es; got {self.lang!r}")
 
     def conv_channels(self) -> tuple[int, ...]:
-        try:
-            channels = tuple(int(c) for c in self.conv.split(","))
-        except ValueError:
-            channels = ()
-        if not channels or min(channels) < 1:
-            raise ConfigError(f"conv must be comma-separated channel counts >= 1, e.g. 16,32; got {self.conv!r}")
-        return channels
+        return parse_channels(self.conv)
 
 
 @dataclass

@@ -33,7 +33,7 @@ from rnnkit.tasks.video.model import MeanFrameClassifier, VideoClassifier, Video
 from rnnkit.tasks.video.moving_digits import MOTIONS, MovingDigitsConfig, load_moving_digits
 from rnnkit.tasks.video.plot import plot_clips, plot_confusion
 from rnnkit.tasks.video.userdata import load_clip, load_clip_csv, stack_clips
-from rnnkit.tasks.vision.encoder import EncoderConfig
+from rnnkit.tasks.vision.encoder import EncoderConfig, parse_channels
 from rnnkit.training.bptt import FullBPTT
 from rnnkit.training.config import TrainConfig, option
 from rnnkit.training.errors import ConfigError, DataError
@@ -66,13 +66,7 @@ class VideoConfig(TaskConfig):
         self.conv_channels()
 
     def conv_channels(self) -> tuple[int, ...]:
-        try:
-            channels = tuple(int(c) for c in self.conv.split(","))
-        except ValueError:
-            channels = ()
-        if not channels or min(channels) < 1:
-            raise ConfigError(f"conv must be comma-separated channel counts >= 1, e.g. 16,32; got {self.conv!r}")
-        return channels
+        return parse_channels(self.conv)
 
 
 @dataclass

@@ -13,6 +13,19 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from rnnkit.training.errors import ConfigError
+
+
+def parse_channels(text: str) -> tuple[int, ...]:
+    """The tasks' --conv option, e.g. "16,32" -> (16, 32): one conv block per entry."""
+    try:
+        channels = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        channels = ()
+    if not channels or min(channels) < 1:
+        raise ConfigError(f"conv must be comma-separated channel counts >= 1, e.g. 16,32; got {text!r}")
+    return channels
+
 
 @dataclass
 class EncoderConfig:
