@@ -45,6 +45,24 @@ def test_quick_airline_run_beats_the_naive_forecasts_and_evaluates_the_same(tmp_
     steps = result["forecast"]
     assert len(steps) == 12 and steps[0]["time"] == "1961-01-01" and steps[-1]["time"] == "1961-12-01"
     assert all(s["lower"] <= s["median"] <= s["upper"] for s in steps)
+    assert result["interval_scale"] >= 1.0            # --calibrate widen (the default) never narrows
+    assert main(["evaluate", "--checkpoint", str(out), "--no-baselines", "--threads", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["interval_width"] >= model["interval_width"] * (1 - 1e-9)
+
+
+@pytest.mark.slow
+def test_calibration_widens_the_test_interval_by_what_the_validation_backtest_asks(tmp_path):
+    from rnnkit.tasks.forecast.calibration import interval_scale
+
+    out = tmp_path / "run"
+    assert main(["train", "--task", "forecast", "--quick", "--calibrate", "conformal", "--out", str(out), *QUIET]) == 0
+    trained = load_trained(out, "cpu")
+    task = get_task("forecast")
+    data = task.build_data(trained.task_cfg, trained.train_cfg, trained.meta)
+    raw, calibrated = task._raw_forecasts(trained.model, data, "test"), task.forecasts(trained.model, data, "test")
+    s = interval_scale(data.splits["valid"].actual, task.forecasts(trained.model, data, "valid"), 0.8)
+    assert (calibrated[..., 1] == raw[..., 1]).all()                           # the median never moves
+    assert calibrated[..., 2] - calibrated[..., 1] == pytest.approx(s * (raw[..., 2] - raw[..., 1]))
 
 
 @pytest.mark.slow

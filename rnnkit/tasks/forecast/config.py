@@ -66,6 +66,9 @@ class ForecastConfig(TaskConfig):
                                "(pinball loss; direct strategy only)", choices=DISTRIBUTIONS)
     interval: float = option(0.8, "central prediction interval whose coverage is reported", low=0.0, high=0.99,
                              low_open=True)
+    calibrate: str = option("widen", "rescale the network's interval to cover --interval of the validation backtest "
+                            "(split conformal) for the test metrics, plots and predict: widen (only ever widen it), "
+                            "conformal (widen or narrow), none", choices=("widen", "conformal", "none"))
     samples: int = option(200, "autoregressive: sample paths per forecast", low=10)
     baselines: str = option(",".join(BASELINES), "classical baselines measured in the same run, comma-separated",
                             metavar="LIST")

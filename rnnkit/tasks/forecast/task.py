@@ -30,6 +30,7 @@ from torch import nn
 from rnnkit.tasks.base import TaskConfig, TaskData
 from rnnkit.tasks.forecast.backtest import actuals, baseline_forecasts, network_forecasts
 from rnnkit.tasks.forecast.baselines import make_baselines
+from rnnkit.tasks.forecast.calibration import interval_scale, rescale
 from rnnkit.tasks.forecast.config import ForecastConfig, Plan, plan
 from rnnkit.tasks.forecast.csv_format import read_forecast_input, read_series_csv
 from rnnkit.tasks.forecast.data import EMBEDDED, TimeSeries, format_time, load_embedded, step_index
@@ -123,7 +124,10 @@ class Forecast:
                     "horizon": p.horizon, "context": p.context, "season": series.season, "samples": cfg.samples,
                     "scaler": scaler.state_dict(), "target": series.target_name,
                     "covariates": list(series.covariate_names), "time_column": cfg.time_column,
-                    "target_column": cfg.target, "fill": cfg.fill}
+                    "target_column": cfg.target, "fill": cfg.fill,
+                    # the validation backtest's layout, which predict repeats on the end of its input series
+                    "calibration": None if cfg.calibrate == "none" else
+                    {"steps": p.n_train - p.n_fit, "origin_step": p.origin_step, "mode": cfg.calibrate}}
         z, known = model_inputs(series, scaler, meta["season"])
         windows = make_windows(z[: p.n_fit], known, np.arange(p.context, p.n_fit - p.horizon + 1, p.window_step),
                                p.context, p.horizon)
@@ -153,7 +157,17 @@ class Forecast:
 
     # ---- metrics ------------------------------------------------------------------------------------
     def forecasts(self, model: nn.Module, data: ForecastData, split: str) -> np.ndarray:
-        """(O, H, 3) the model's backtest quantiles (lower, median, upper) on a split."""
+        """(O, H, 3) the model's backtest quantiles (lower, median, upper) on a split; outside the validation
+        split with the interval rescaled on the validation backtest (`calibration`) unless --calibrate none."""
+        raw = self._raw_forecasts(model, data, split)
+        if data.meta.get("calibration") is None or split == "valid":
+            return raw
+        levels = data.meta["levels"]
+        scale = interval_scale(data.splits["valid"].actual, self._raw_forecasts(model, data, "valid"),
+                               levels[2] - levels[0], data.meta["calibration"]["mode"])
+        return rescale(raw, scale)
+
+    def _raw_forecasts(self, model: nn.Module, data: ForecastData, split: str) -> np.ndarray:
         part, m = data.splits[split], data.meta
         return network_forecasts(model, data.z, data.known, part.origins, m["context"], m["horizon"], data.scaler,
                                  tuple(m["levels"]), samples=m["samples"])
@@ -225,15 +239,38 @@ class Forecast:
                                 f"steps to forecast (found {len(future)} such rows)")
             ahead = future[:H] if meta["covariates"] else np.zeros((H, 0))
             z, known = model_inputs(series, scaler, meta["season"], ahead)
-            q = network_forecasts(model, z, known, np.array([len(series)]), L, H, scaler, tuple(meta["levels"]),
+            levels = tuple(meta["levels"])
+            q = network_forecasts(model, z, known, np.array([len(series)]), L, H, scaler, levels,
                                   samples=meta["samples"])[0]
+            scale = _predict_scale(model, meta, series, z, known)
+            if scale is not None:
+                q = rescale(q, scale)
             times = series.future_times(H)
             results.append({"input": source, "last_observed": format_time(series.time[-1]), "target": meta["target"],
-                            "interval": round(meta["levels"][2] - meta["levels"][0], 4),
+                            "interval": round(levels[2] - levels[0], 4),
+                            "interval_scale": None if scale is None else round(scale, 4),
                             "forecast": [{"time": format_time(t), "lower": round(float(a), 6),
                                           "median": round(float(b), 6), "upper": round(float(c), 6)}
                                          for t, (a, b, c) in zip(times, q, strict=True)]})
         return results
+
+
+def _predict_scale(model: nn.Module, meta: dict[str, Any], series: TimeSeries, z: np.ndarray,
+                   known: np.ndarray) -> float | None:
+    """The conformal interval scale from a backtest laid out like the run's validation part, on the last
+    observed steps of the input; None without calibration or when the input is too short for it."""
+    cal, H, L = meta.get("calibration"), meta["horizon"], meta["context"]
+    if cal is None:
+        return None
+    n = len(series)
+    start = max(n - cal["steps"], L)
+    if n - start < H:
+        return None
+    origins = rolling_origins(start, n, H, cal["origin_step"])
+    levels = tuple(meta["levels"])
+    raw = network_forecasts(model, z, known, origins, L, H, SeriesScaler.from_state_dict(meta["scaler"]), levels,
+                            samples=meta["samples"])
+    return interval_scale(actuals(series.target, origins, H), raw, levels[2] - levels[0], cal["mode"])
 
 
 def write_forecasts(path: Path, series: TimeSeries, part: Part, forecasts: dict[str, np.ndarray]) -> Path:
