@@ -95,8 +95,12 @@ def peak_memory_mb(fn: Callable[[], None], device: torch.device) -> float | None
 
     CUDA: the caching allocator's peak. CPU (Linux): the process's peak resident set (VmHWM, reset
     through /proc/self/clear_refs after returning freed heap memory to the OS) minus the resident set
-    before the call. None where neither is available.
+    before the call. None where neither is available. The fused engines' buffer pool is emptied first, so
+    the call allocates (and is charged for) every buffer it needs.
     """
+    from rnnkit.engines import workspace
+
+    workspace.clear()
     gc.collect()
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.engines import bptt, native
+from rnnkit.engines import bptt, native, workspace
 from rnnkit.engines.spec import DirectionResult, DirectionWeights
 
 
@@ -65,7 +65,7 @@ def _forward(opts, relu, x, h0, w_ih, w_hh, b_ih, b_hh):
     bias = bptt.bias_sum(b_ih, b_hh)
     w_hh_t = w_hh.t().contiguous()
     h = h0.clone(memory_format=torch.contiguous_format)
-    out = x.new_empty(T, B, w_hh.shape[0])
+    out = workspace.empty(x, T, B, w_hh.shape[0])
     bptt.project(x, w_ih, bias, None, out, opts)
     fwd(h, w_hh_t, opts.mask, opts.h_dropout, relu, out)
     return out, h
@@ -91,7 +91,7 @@ class ElmanFunction(torch.autograd.Function):
         _, bwd = _loops(opts)
         dout = bptt.grad_or_zeros(dout, out)
         dh = bptt.grad_or_zeros(dhT, h0, fresh=True)
-        dA = torch.empty_like(out)
+        dA = workspace.empty(out, *out.shape)
         bwd(dout, dh, w_hh.contiguous(), opts.mask, opts.h_dropout, ctx.relu, out, dA)
         dw_hh = bptt.recurrent_weight_grad(None, dA, h0, out, opts.h_dropout)
         pg = bptt.ProjectionGrads(x, w_ih, ctx.needs_input_grad[2], opts)

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.functional import LN_EPS
-from rnnkit.engines import bptt, native
+from rnnkit.engines import bptt, native, workspace
 from rnnkit.engines.spec import DirectionResult, DirectionWeights
 
 
@@ -96,7 +96,7 @@ def _loops(opts: bptt.Options):
 def _buffers(like: Tensor, steps: int, store: bool, B: int, H: int, ln_hh: bool) -> tuple:
     """G (steps, B, 4H); the layer norm's xhat and 1/std for `steps` steps (store) or one (scratch)."""
     n = steps if store else 1
-    return like.new_empty(steps, B, 4 * H), *((like.new_empty(n, B, 3 * H), like.new_empty(n, B)) if ln_hh
+    return workspace.empty(like, steps, B, 4 * H), *((like.new_empty(n, B, 3 * H), like.new_empty(n, B)) if ln_hh
                                                else (None, None))
 
 
@@ -115,7 +115,7 @@ def _forward(opts, x, h0, w_ih, w_hh, b_ih, b_hh, ln, store: bool):
     fwd, _ = _loops(opts)
     w_hh_t, b_hh = w_hh.t().contiguous(), bptt.contiguous(b_hh)
     h = h0.clone(memory_format=torch.contiguous_format)
-    out = x.new_empty(T, B, H)
+    out = workspace.empty(x, T, B, H)
     if not opts.checkpoint:
         bufs = _buffers(x, T, store, B, H, ln[2] is not None)
         proj = _forward_segment(fwd, x, 0, T, h, w_ih, b_ih, w_hh_t, b_hh, opts, ln, out, bufs, store)
@@ -166,7 +166,7 @@ class GRUFunction(torch.autograd.Function):
                 h_s = h0.contiguous()
                 bufs, proj = tuple(extra[:3]), bptt.Projection(*extra[3:])
             G, XH, RH = bufs
-            dXP, dHP = x.new_empty(S, B, 3 * H), x.new_empty(S, B, 3 * H)
+            dXP, dHP = workspace.empty(x, S, B, 3 * H), workspace.empty(x, S, B, 3 * H)
             dV = x.new_empty(S, B, 3 * H) if ln[2] is not None else None
             bwd(dout[s:e], dh, h_s, w_hh_c, bptt.sliced(opts.mask, s, e), opts.h_dropout, ln[2], G, out[s:e], XH, RH,
                 dXP, dHP, dV)

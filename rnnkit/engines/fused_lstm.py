@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.functional import LN_EPS
-from rnnkit.engines import bptt, native
+from rnnkit.engines import bptt, native, workspace
 from rnnkit.engines.spec import DirectionResult, DirectionWeights
 
 
@@ -127,7 +127,7 @@ class _Buffers:
     `steps` steps too when the backward needs them (store), else for one step (scratch)."""
 
     def __init__(self, like: Tensor, steps: int, store: bool, B: int, H: int, ln_hh: bool, ln_c: bool) -> None:
-        new = lambda *shape: like.new_empty(shape)  # noqa: E731
+        new = lambda *shape: workspace.empty(like, *shape)  # noqa: E731
         n = steps if store else 1
         self.G, self.C, self.TC = new(steps, B, 4 * H), new(n, B, H), new(n, B, H)
         self.XH, self.RH = (new(n, B, 4 * H), new(n, B)) if ln_hh else (None, None)
@@ -159,7 +159,7 @@ def _forward(opts, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, ln, store: bool):
     bias = bptt.bias_sum(b_ih, b_hh)
     w_hh_t, w_hr_t = w_hh.t().contiguous(), bptt.contiguous(None if w_hr is None else w_hr.t())
     h, c = h0.clone(memory_format=torch.contiguous_format), c0.clone(memory_format=torch.contiguous_format)
-    out = x.new_empty(T, B, P)
+    out = workspace.empty(x, T, B, P)
     ln_flags = (ln[2] is not None, ln[4] is not None)
     if not opts.checkpoint:
         bufs = _Buffers(x, T, store, B, H, *ln_flags)
@@ -213,7 +213,7 @@ class LSTMFunction(torch.autograd.Function):
             else:
                 h_s, c_s = h0.contiguous(), c0.contiguous()
                 bufs, proj = _Buffers.of(extra[:7]), bptt.Projection(*extra[7:])
-            dA = x.new_empty(S, B, 4 * H)
+            dA = workspace.empty(x, S, B, 4 * H)
             dV = x.new_empty(S, B, 4 * H) if ln[2] is not None else None
             dHo = x.new_empty(S, B, P) if w_hr is not None else None
             dYC = x.new_empty(S, B, H) if ln[4] is not None else None

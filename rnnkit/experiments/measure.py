@@ -37,9 +37,14 @@ def cpu_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
 def peak_allocated_bytes(fn: Callable[[], object]) -> float:
     """Peak of (bytes allocated - bytes freed) by tensors while `fn` runs, relative to its start.
 
-    Returns NaN if this PyTorch build does not expose the profiler's memory events.
+    Returns NaN if this PyTorch build does not expose the profiler's memory events. The fused engines'
+    buffer pool is emptied first: a buffer reused from an earlier call would allocate nothing here.
     """
     from torch.profiler import ProfilerActivity, profile
+
+    from rnnkit.engines import workspace
+
+    workspace.clear()
 
     with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
