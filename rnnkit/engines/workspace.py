@@ -12,6 +12,7 @@ uses. Small buffers and other devices (CUDA has its own caching allocator) are n
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -32,7 +33,7 @@ def _unused(t: Tensor) -> bool:
 
 def empty(like: Tensor, *shape: int) -> Tensor:
     """An uninitialised tensor like `like.new_empty(shape)`, from the pool where possible."""
-    if not ENABLED or like.device.type != "cpu" or like.element_size() * _numel(shape) < MIN_BYTES:
+    if not ENABLED or like.device.type != "cpu" or like.element_size() * math.prod(shape) < MIN_BYTES:
         return like.new_empty(shape)
     pools = getattr(_local, "pools", None)
     if pools is None:
@@ -57,10 +58,3 @@ def _alias(t: Tensor) -> Tensor:
 def clear() -> None:
     """Drop this thread's pooled buffers (their memory goes back once nothing else holds them)."""
     _local.pools = {}
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n

@@ -242,7 +242,7 @@ class Forecast:
             levels = tuple(meta["levels"])
             q = network_forecasts(model, z, known, np.array([len(series)]), L, H, scaler, levels,
                                   samples=meta["samples"])[0]
-            scale = _predict_scale(model, meta, series, z, known)
+            scale = _predict_scale(model, meta, series, z, known, scaler)
             if scale is not None:
                 q = rescale(q, scale)
             times = series.future_times(H)
@@ -255,8 +255,8 @@ class Forecast:
         return results
 
 
-def _predict_scale(model: nn.Module, meta: dict[str, Any], series: TimeSeries, z: np.ndarray,
-                   known: np.ndarray) -> float | None:
+def _predict_scale(model: nn.Module, meta: dict[str, Any], series: TimeSeries, z: np.ndarray, known: np.ndarray,
+                   scaler: SeriesScaler) -> float | None:
     """The conformal interval scale from a backtest laid out like the run's validation part, on the last
     observed steps of the input; None without calibration or when the input is too short for it."""
     cal, H, L = meta.get("calibration"), meta["horizon"], meta["context"]
@@ -268,8 +268,7 @@ def _predict_scale(model: nn.Module, meta: dict[str, Any], series: TimeSeries, z
         return None
     origins = rolling_origins(start, n, H, cal["origin_step"])
     levels = tuple(meta["levels"])
-    raw = network_forecasts(model, z, known, origins, L, H, SeriesScaler.from_state_dict(meta["scaler"]), levels,
-                            samples=meta["samples"])
+    raw = network_forecasts(model, z, known, origins, L, H, scaler, levels, samples=meta["samples"])
     return interval_scale(actuals(series.target, origins, H), raw, levels[2] - levels[0], cal["mode"])
 
 
