@@ -113,10 +113,10 @@ class Translate:
                     "max_length": 2 * longest + 5, "beam": cfg.beam, "length_norm": cfg.length_norm}
         src_vocab, tgt_vocab = vocabularies(meta)
         unseen = sum(bool(tgt_vocab.unknown(t)) for t in test.targets) / max(1, len(test))
-        if meta.get("tokens", "word") == "word" and unseen > 0.2:
+        if tgt_vocab.unit == "word" and unseen > 0.2:
             print(f"note: {unseen:.0%} of the test targets hold a word never seen in training, which no word-level "
-                  "model can write; a language that joins number words into one (de, nl, sv, ...) needs "
-                  "--tokens char", file=sys.stderr, flush=True)
+                  "model can write; --tokens char can (e.g. for languages that join number words into one: de, "
+                  "nl, sv)", file=sys.stderr, flush=True)
 
         def ids(texts: list[str], vocab: Vocabulary, end: bool = False) -> list[np.ndarray]:
             return [np.asarray(vocab.encode(t, end=end), dtype=np.int64) for t in texts]
