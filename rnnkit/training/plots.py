@@ -34,6 +34,17 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     return written
 
 
+def save_figure(fig, path: str | Path, dpi: int = 110, tight: bool = False) -> Path:
+    """Write a matplotlib figure as PNG (making its folder), close it, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
+    plt.close(fig)
+    return path
+
+
 def _maybe(path: Path) -> list[dict]:
     return read_csv(path) if path.exists() else []
 
@@ -64,10 +75,7 @@ def _training(plt, rows, evals, out: Path) -> Path:
     axes[3].plot(steps, _col(rows, "peak_mem_mb"), lw=0.8)
     axes[3].set(xlabel="update", ylabel="MiB", title=f"peak memory per update ({rows[0].get('mem', '')})")
     fig.tight_layout()
-    path = out / "training.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "training.png", dpi=100)
 
 
 def _state_grads(plt, rows, out: Path) -> Path:
@@ -90,10 +98,7 @@ def _state_grads(plt, rows, out: Path) -> Path:
         ax.set(xlabel="step t within the window", ylabel="gradient norm", title=title)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path = out / "state_grads.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "state_grads.png")
 
 
 def _gates(plt, rows, out: Path) -> Path:
@@ -107,7 +112,4 @@ def _gates(plt, rows, out: Path) -> Path:
            title="gate saturation")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / "gates.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "gates.png")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.tasks.asr.alphabet import BLANK, Alphabet
+from rnnkit.training.plots import save_figure
 
 
 @dataclass
@@ -63,6 +64,4 @@ def plot_alignments(examples: list[Example], alphabet: Alphabet, subsample: int,
                     title=f"CTC posteriors per {step_s * 1000:.0f} ms step (black = probability 1; '_' blank; "
                           "symbols above 0.05 somewhere)")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.training.plots import save_figure
+
 
 def plot_captions(images: np.ndarray, generated: list[str], references: list[list[str]], path: str | Path,
                   title: str = "", columns: int = 4, invert: bool = False) -> Path:
@@ -37,8 +39,4 @@ def plot_captions(images: np.ndarray, generated: list[str], references: list[lis
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

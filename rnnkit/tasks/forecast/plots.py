@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.tasks.forecast.metrics import mase
+from rnnkit.training.plots import save_figure
 
 
 def _pyplot():
@@ -45,10 +46,7 @@ def plot_forecasts(path: Path, time: np.ndarray, target: np.ndarray, origins: np
     ax.legend(fontsize=8, loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_error_by_horizon(path: Path, actual: np.ndarray, forecasts: dict[str, np.ndarray], scale: float,
@@ -65,7 +63,4 @@ def plot_error_by_horizon(path: Path, actual: np.ndarray, forecasts: dict[str, n
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
+from rnnkit.training.plots import save_figure
+
 
 def classification_metrics(true: np.ndarray, pred: np.ndarray, num_classes: int) -> dict[str, float]:
     """accuracy and macro-F1 (the unweighted mean of the per-class F1 scores, so a minority class counts
@@ -43,8 +45,4 @@ def plot_confusion(matrix: np.ndarray, names: tuple[str, ...], path: str | Path,
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, tight=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.training.plots import save_figure
+
 
 def plot_confusion(matrix: np.ndarray, classes: tuple[str, ...], path: Path, title: str) -> Path:
     """Counts with row = true class, column = predicted class; each cell shows its count."""
@@ -31,7 +33,4 @@ def plot_confusion(matrix: np.ndarray, classes: tuple[str, ...], path: Path, tit
                         color="white" if matrix[i, j] > threshold else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.tasks.translate.tokenizer import SPACE
+from rnnkit.training.plots import save_figure
 
 
 def plot_attention(examples: list[tuple[list[str], list[str], np.ndarray, str]], path: str | Path) -> Path:
@@ -35,11 +36,7 @@ def plot_attention(examples: list[tuple[list[str], list[str], np.ndarray, str]],
         axes[k // cols][k % cols].axis("off")
     fig.suptitle("attention weights: rows = output words, columns = source words", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, tight=True)
 
 
 def plot_length_accuracy(lengths: list[int], references: list[str], curves: dict[str, list[str]], score,
@@ -68,8 +65,4 @@ def plot_length_accuracy(lengths: list[int], references: list[str], curves: dict
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, tight=True)

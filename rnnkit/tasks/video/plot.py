@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.training.plots import save_figure
+
 
 def _pyplot():
     import matplotlib
@@ -34,7 +36,7 @@ def plot_clips(clips: np.ndarray, lengths: np.ndarray, captions: list[str], path
         axes[i, 0].text(0, 1.12, captions[i], transform=axes[i, 0].transAxes, fontsize=7, va="bottom")
     fig.suptitle("frames left to right", fontsize=9, y=1 - 0.12 / height)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.65 / height, hspace=0.45, wspace=0.05)
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, classes: list[str], path: str | Path, title: str = "") -> Path:
@@ -54,12 +56,5 @@ def plot_confusion(matrix: np.ndarray, classes: list[str], path: str | Path, tit
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
-
-def _save(fig, plt, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
