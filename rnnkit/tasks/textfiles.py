@@ -7,11 +7,30 @@ never imported (its `__init__` needs dependencies that are not installed).
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from rnnkit.training.errors import DataError
 
+T = TypeVar("T")
+
+
+def parse_csv(path: str | Path, parse: Callable[[Iterator[list[str]]], T]) -> T:
+    """Open a UTF-8 CSV and hand its `csv.reader` to `parse`; a missing file, bytes that are not UTF-8 and
+    broken quoting become one-line DataErrors naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return parse(csv.reader(f))
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: not a readable CSV ({e})") from None
 
 def read_text(path: str | Path) -> str:
     """A UTF-8 text file's contents; missing, empty, binary or undecodable files raise DataError."""

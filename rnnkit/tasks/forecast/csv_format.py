@@ -20,13 +20,13 @@ Every problem raises `DataError` with one line naming the file, the line and wha
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import numpy as np
 
 from rnnkit.tasks.forecast.data import TimeSeries, time_axis
+from rnnkit.tasks.textfiles import parse_csv
 from rnnkit.training.errors import DataError
 
 FILLS = ("none", "interpolate", "ffill")
@@ -54,15 +54,8 @@ def _load(path, time_column, target, covariates, fill, season, allow_future: boo
     if fill not in FILLS:
         raise DataError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = _read_rows(csv.reader(f), path, time_column, target, covariates, fill, allow_future)
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except csv.Error as e:
-        raise DataError(f"{path}: not a readable CSV ({e})") from None
+    rows = parse_csv(path, lambda reader: _read_rows(reader, path, time_column, target, covariates, fill,
+                                                     allow_future))
     names, lines, stamps, values, datetime_like = rows
     position, unit, step = _positions(path, lines, stamps, datetime_like, fill)
     future = np.zeros((0, values.shape[1] - 1))

@@ -20,13 +20,13 @@ one line naming the file, the line and what is wrong.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rnnkit.tasks.textfiles import parse_csv
 from rnnkit.training.errors import DataError
 
 REQUIRED = ("series_id", "time", "label")
@@ -62,15 +62,7 @@ def read_long_csv(path: str | Path, fill: str = "none", require_label: bool = Tr
     if fill not in FILLS:
         raise DataError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            return _parse(csv.reader(f), path, fill, require_label)
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except csv.Error as e:
-        raise DataError(f"{path}: not a readable CSV ({e})") from None
+    return parse_csv(path, lambda reader: _parse(reader, path, fill, require_label))
 
 
 def _parse(reader, path: Path, fill: str, require_label: bool) -> CsvSeries:
