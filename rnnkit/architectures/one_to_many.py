@@ -110,7 +110,8 @@ class OneToMany(nn.Module):
         state = self.initial_state(features)
         p = (self.config.sampling_prob if self.training else 0.0) if sampling_prob is None else sampling_prob
         if p > 0:
-            return scheduled_sampling(self, state, tokens, p)[0]
+            with self.rnn.recurrent_dropout_scope():   # one recurrent-dropout mask per caption, step by step
+                return scheduled_sampling(self, state, tokens, p)[0]
         e = self.embedding(tokens)                                            # (B, T, E)
         if self.feed_input:
             e = torch.cat([e, features.unsqueeze(1).expand(-1, e.shape[1], -1)], -1)   # (B, T, E+F)

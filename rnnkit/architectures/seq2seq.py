@@ -176,7 +176,8 @@ class Seq2Seq(nn.Module):
         st = self.encode(src, src_lengths)
         p = (self.config.sampling_prob if self.training else 0.0) if sampling_prob is None else sampling_prob
         if p > 0:
-            return Seq2SeqOutput(*scheduled_sampling(self, st, tgt_in, p))
+            with self.decoder.recurrent_dropout_scope():   # one recurrent-dropout mask per sentence, step by step
+                return Seq2SeqOutput(*scheduled_sampling(self, st, tgt_in, p))
         out, _ = self.decoder(self.embedding(tgt_in), st.rnn)          # (B, T, H)
         return Seq2SeqOutput(*self._output(out, st))
 

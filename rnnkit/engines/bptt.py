@@ -15,15 +15,17 @@ loop) and backpropagates through it, so the stored activations drop from about 7
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from rnnkit.cells.functional import LN_EPS
-from rnnkit.engines import native
+from rnnkit.cells.functional import LN_EPS, LayerNormParams
+from rnnkit.engines import native, reference
+from rnnkit.engines.spec import DirectionWeights
 
 
 class Options(NamedTuple):
@@ -204,3 +206,50 @@ def grad_or_zeros(g: Tensor | None, like: Tensor, fresh: bool = False) -> Tensor
     if g is None:
         return torch.zeros_like(like, memory_format=torch.contiguous_format)
     return g.clone(memory_format=torch.contiguous_format) if fresh else g.contiguous()
+
+
+# ---- what a hand-written backward does not cover itself ----------------------------------------------
+def save_inputs(ctx, mode: str, inputs: Sequence[Tensor | None], *extra: Tensor | None) -> None:
+    """Save a Function's tensor inputs (first, in `unflatten`'s order) and what its backward needs."""
+    ctx.mode, ctx.n_inputs, ctx.device_type = mode, len(inputs), inputs[0].device.type
+    ctx.save_for_backward(*inputs, *extra)
+
+
+def unflatten(mode: str, inputs: Sequence[Tensor | None]) -> tuple[Tensor, tuple[Tensor, ...], DirectionWeights]:
+    """(x, h0[, c0], w_ih, w_hh, b_ih, b_hh[, w_hr], *layer-norm tensors) -> an engine's arguments."""
+    n_state = 2 if mode == "lstm" else 1
+    x, state, rest = inputs[0], tuple(inputs[1:1 + n_state]), inputs[1 + n_state:]
+    w_hr, ln = (rest[4], rest[5:]) if mode == "lstm" else (None, rest[4:])
+    pairs = list(zip(ln[::2], ln[1::2], strict=True))
+    params = LayerNormParams(*pairs) if pairs and pairs[0][0] is not None else None
+    return x, state, DirectionWeights(*rest[:4], w_hr, params)
+
+
+def differentiable_grads(ctx, grads: Sequence[Tensor | None]) -> tuple[Tensor | None, ...]:
+    """The input gradients as a graph autograd can differentiate again: rerun the reference engine on
+    the saved inputs and differentiate it with create_graph=True (same function, so same numbers)."""
+    n, needs = ctx.n_inputs, ctx.needs_input_grad[-ctx.n_inputs:]
+    inputs = ctx.saved_tensors[:n]
+    x, state, weights = unflatten(ctx.mode, inputs)
+    res = reference.run_direction(ctx.mode, x, state, weights, ctx.opts.mask, ctx.opts.h_dropout)
+    outs = (res.output, *res.state)
+    wrt = [t for t, need in zip(inputs, needs, strict=True) if need]
+    found = iter(torch.autograd.grad(outs, wrt, [grad_or_zeros(g, o) for g, o in zip(grads, outs, strict=True)],
+                                     create_graph=True, allow_unused=True))
+    return (None,) * (len(ctx.needs_input_grad) - n) + tuple(next(found) if need else None for need in needs)
+
+
+def hand_backward(backward: Callable) -> Callable:
+    """Wrap a fused Function's backward for the two cases the hand-written one does not cover:
+    backward(create_graph=True) (a gradient penalty, MAML) differentiates the gradient again, so the
+    gradient comes from `differentiable_grads`; and .backward() called inside an autocast block runs
+    with autocast off, since the forward already ran in the dtypes it was given (as torch.amp.custom_bwd)."""
+
+    @functools.wraps(backward)
+    def run(ctx, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
+        if torch.is_grad_enabled():
+            return differentiable_grads(ctx, grads)
+        with torch.autocast(ctx.device_type, enabled=False):
+            return backward(ctx, *grads)
+
+    return run

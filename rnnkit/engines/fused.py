@@ -21,8 +21,10 @@ Only `record=True` (per-step recordings) falls back to the reference engine, whi
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
+from rnnkit.cells.functional import LayerNormParams
 from rnnkit.engines import bptt, fused_elman, fused_gru, fused_lstm, reference
 from rnnkit.engines.spec import DirectionResult, DirectionWeights
 
@@ -37,8 +39,17 @@ def run_direction(
     checkpoint: None stores every step's activations; an int k (or "sqrt" for k = sqrt(T)) keeps the
     state every k steps and recomputes each segment in backward.
     """
+    if torch.compiler.is_compiling():  # torch.compile cannot trace the compiled loops: a graph break, run eagerly
+        eager = torch.compiler.disable(run_direction)
+        return eager(mode, x, state, weights, mask, h_dropout, record, checkpoint=checkpoint)
     if record or x.shape[0] == 0 or x.shape[1] == 0:
         return reference.run_direction(mode, x, state, weights, mask, h_dropout, record)
+    device = x.device.type
+    if torch.is_autocast_enabled(device):  # run in autocast's dtype, as torch.nn's kernels do
+        dtype = torch.get_autocast_dtype(device)
+        with torch.autocast(device, enabled=False):
+            return run_direction(mode, x.to(dtype), tuple(s.to(dtype) for s in state), _cast(weights, dtype), mask,
+                                 h_dropout, checkpoint=checkpoint)
     opts = bptt.options(x, mask, h_dropout, checkpoint)
     if mode == "lstm":
         return fused_lstm.run(x, state, weights, opts)
@@ -47,6 +58,15 @@ def run_direction(
     if mode in ("rnn_tanh", "rnn_relu"):
         return fused_elman.run(mode, x, state, weights, opts)
     raise ValueError(f"mode must be one of 'rnn_tanh', 'rnn_relu', 'lstm', 'gru', got {mode!r}")
+
+
+def _cast(weights: DirectionWeights, dtype: torch.dtype) -> DirectionWeights:
+    def cast(t):
+        return t if t is None else t.to(dtype)
+
+    ln = None if weights.ln is None else LayerNormParams(*(None if p is None else tuple(map(cast, p))
+                                                           for p in weights.ln))
+    return DirectionWeights(*map(cast, weights[:5]), ln)
 
 
 def run_direction_checkpointed(

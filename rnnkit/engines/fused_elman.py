@@ -81,10 +81,11 @@ class ElmanFunction(torch.autograd.Function):
     def forward(ctx, opts, relu, x, h0, w_ih, w_hh, b_ih, b_hh):
         out, h = _forward(opts, relu, x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.opts, ctx.relu = opts, relu
-        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out)
+        bptt.save_inputs(ctx, "rnn_relu" if relu else "rnn_tanh", (x, h0, w_ih, w_hh, b_ih, b_hh), out)
         return out, h
 
     @staticmethod
+    @bptt.hand_backward
     def backward(ctx, dout, dhT):
         opts = ctx.opts
         x, h0, w_ih, w_hh, b_ih, b_hh, out = ctx.saved_tensors

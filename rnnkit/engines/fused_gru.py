@@ -136,14 +136,15 @@ class GRUFunction(torch.autograd.Function):
         out, h, bufs, proj, starts = _forward(opts, x, h0, w_ih, w_hh, b_ih, b_hh, ln, store=True)
         ctx.opts = opts
         extra = starts if opts.checkpoint else [*bufs, *proj]
-        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out, *ln, *extra)
+        bptt.save_inputs(ctx, "gru", (x, h0, w_ih, w_hh, b_ih, b_hh, *ln), out, *extra)
         return out, h
 
     @staticmethod
+    @bptt.hand_backward
     def backward(ctx, dout, dhT):
         opts = ctx.opts
-        x, h0, w_ih, w_hh, b_ih, b_hh, out, *rest = ctx.saved_tensors
-        ln, extra = rest[:4], rest[4:]
+        x, h0, w_ih, w_hh, b_ih, b_hh, *rest = ctx.saved_tensors
+        ln, out, extra = rest[:4], rest[4], rest[5:]
         T, B, _ = x.shape
         H = w_hh.shape[1]
         fwd, bwd = _loops(opts)

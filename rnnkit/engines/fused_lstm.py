@@ -183,14 +183,15 @@ class LSTMFunction(torch.autograd.Function):
         # checkpointing: the state at each segment's start; else every step's buffers and the input
         # layer norm's statistics
         extra = starts if opts.checkpoint else [*bufs.all(), *proj]
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, out, *ln, *extra)
+        bptt.save_inputs(ctx, "lstm", (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, *ln), out, *extra)
         return out, h, c
 
     @staticmethod
+    @bptt.hand_backward
     def backward(ctx, dout, dhT, dcT):
         opts = ctx.opts
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, out, *rest = ctx.saved_tensors
-        ln, extra = rest[:6], rest[6:]
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, *rest = ctx.saved_tensors
+        ln, out, extra = rest[:6], rest[6], rest[7:]
         T, B, _ = x.shape
         H, P = w_hh.shape[0] // 4, w_hh.shape[1]
         fwd, bwd = _loops(opts)

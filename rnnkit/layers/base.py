@@ -9,6 +9,8 @@ length-aware, offers `step()` for streaming, optional per-step recording, and pl
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -60,6 +62,7 @@ class RecurrentLayer(nn.Module):
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         self.forget_bias, self.recurrent_init, self.layer_norm = forget_bias, recurrent_init, layer_norm
         self.recurrent_dropout, self.engine, self.check_finite = float(recurrent_dropout), engine, check_finite
+        self._kept_masks: dict[int, Tensor] | None = None   # recurrent-dropout masks kept by recurrent_dropout_scope()
         self._register_weights(device, dtype)
         self.reset_parameters()
 
@@ -199,15 +202,27 @@ class RecurrentLayer(nn.Module):
         if self.bidirectional:
             raise ValueError("step() needs a unidirectional layer: a bidirectional one must see the "
                              "whole sequence before its backward direction can start")
-        if self.training and self.recurrent_dropout > 0:
-            raise ValueError("step() cannot keep one recurrent-dropout mask per sequence across calls; "
-                             "call .eval() first, or run the whole sequence with forward()")
+        if self.training and self.recurrent_dropout > 0 and self._kept_masks is None:
+            raise ValueError("step() in training with recurrent_dropout needs one mask per sequence across calls: "
+                             "call it inside `with layer.recurrent_dropout_scope():` (one block per sequence), "
+                             "or call .eval() first")
         V.check_tensor("input", input)
         V.check_rank("input", input, (1, 2), "(batch, input_size) or (input_size,)")
         seq = input.unsqueeze(0)  # one time step: (1, B, I) or (1, I)
         output, state = self.forward(seq.transpose(0, 1) if self.batch_first and input.dim() == 2 else seq, hx)
         y = output.squeeze(1) if self.batch_first and input.dim() == 2 else output.squeeze(0)
         return y, state
+
+    @contextmanager
+    def recurrent_dropout_scope(self) -> Iterator[None]:
+        """Keep the recurrent-dropout masks fixed for the calls inside this block: one mask per sequence,
+        as one forward() call over the whole sequence uses, for a sequence fed step by step (a decoder
+        with scheduled sampling, streaming training). Masks are drawn on the first call in the block."""
+        outer, self._kept_masks = self._kept_masks, {}
+        try:
+            yield
+        finally:
+            self._kept_masks = outer
 
     def _run(self, x: Tensor, states: tuple[Tensor, ...], lengths: Tensor | None, record: bool):
         """Run every layer and direction; x: (T, B, I) -> output (T, B, D*P), states (L*D, B, ·)."""
@@ -230,7 +245,7 @@ class RecurrentLayer(nn.Module):
                 k = layer * self.num_directions + d
                 x_d = L.reverse_time(x, rev) if d else x
                 res = run(self.mode, x_d, tuple(s[k] for s in states), self.direction_weights(layer, d),
-                          mask, self._recurrent_dropout_mask(x, states[0].shape[-1]), record)
+                          mask, self._recurrent_dropout_mask(x, states[0].shape[-1], k), record)
                 outs.append(L.reverse_time(res.output, rev) if d else res.output)
                 for acc, s in zip(finals, res.state, strict=True):
                     acc.append(s)
@@ -243,13 +258,23 @@ class RecurrentLayer(nn.Module):
         rec = Record.from_list(records, self.num_layers, self.num_directions, self.batch_first) if record else None
         return x, tuple(torch.stack(f) for f in finals), rec
 
-    def _recurrent_dropout_mask(self, x: Tensor, features: int) -> Tensor | None:
-        """One dropout mask per sequence on h_{t-1} (Gal & Ghahramani, 2016), scaled by 1/(1-p)."""
+    def _recurrent_dropout_mask(self, x: Tensor, features: int, k: int) -> Tensor | None:
+        """One dropout mask per sequence on h_{t-1} (Gal & Ghahramani, 2016), scaled by 1/(1-p), for
+        (layer, direction) k: a fresh one per call, or the one kept by `recurrent_dropout_scope`."""
         p = self.recurrent_dropout
         if not (self.training and p > 0):
             return None
+        kept = self._kept_masks
+        if kept is not None and k in kept:
+            if kept[k].shape[0] != x.shape[1]:
+                raise ValueError(f"recurrent_dropout_scope() keeps masks for batch size {kept[k].shape[0]}, got a "
+                                 f"batch of {x.shape[1]}: use one block per batch of sequences")
+            return kept[k]
         keep = torch.full((x.shape[1], features), 1 - p, device=x.device, dtype=x.dtype)
-        return torch.bernoulli(keep) / (1 - p)
+        mask = torch.bernoulli(keep) / (1 - p)
+        if kept is not None:
+            kept[k] = mask
+        return mask
 
     # ---- validation -------------------------------------------------------------------------
     def _check_inputs(self, input, hx, lengths) -> _Inputs:

@@ -36,6 +36,11 @@ class Record:
             raise KeyError(f"no recording named {name!r}; this layer records {sorted(entry)}")
         return entry[name]
 
+    def __repr__(self) -> str:  # names and shapes, not every recorded number
+        dirs = len(self.steps[0]) if self.steps else 0
+        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in sorted(self.steps[0][0].items())) if dirs else ""
+        return f"Record(layers={len(self.steps)}, directions={dirs}, steps[0][0]: {shapes})"
+
     @property
     def names(self) -> list[str]:
         return sorted(self.steps[0][0]) if self.steps and self.steps[0] else []

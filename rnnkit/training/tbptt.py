@@ -119,6 +119,9 @@ class TBPTT:
     def update(self, model: nn.Module, batch: StreamBatch, *, grad_scale: float = 1.0,
                autocast: AutocastFactory = nullcontext) -> UpdateResult:
         """Run the batch's k1 steps forward, then leave dJ_t/dθ (times grad_scale) in each `p.grad`."""
+        if self.loss_fn is None:
+            raise TypeError("TBPTT needs a loss to train: TBPTT(k1, k2, loss_fn) with "
+                            "loss_fn(output, target) -> (loss_sum, count)")
         if not self.stateful or batch.offset == 0:
             self.reset()
         self._check(batch)

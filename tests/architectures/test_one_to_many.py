@@ -52,6 +52,15 @@ def test_one_to_many_teacher_forced_forward_equals_decoding_step_by_step(cell, c
     assert torch.allclose(m(feats, tokens), logits, atol=1e-5) and attention is None
 
 
+def test_scheduled_sampling_keeps_one_recurrent_dropout_mask_per_caption():
+    m = _model("gru", "both", num_layers=2, layer_options={"recurrent_dropout": 0.4}).train()
+    feats, tokens = torch.randn(3, 4), torch.randint(0, 9, (3, 5))
+    torch.manual_seed(5)
+    teacher = m(feats, tokens, sampling_prob=0.0)
+    torch.manual_seed(5)
+    torch.testing.assert_close(m(feats, tokens, sampling_prob=1e-12), teacher, rtol=0, atol=1e-5)
+
+
 def test_one_to_many_learns_to_caption_a_class_vector():
     """Feature = one-hot class k of 4; caption = [3 + k, 3 + k, END]."""
     m = OneToMany(feature_size=4, vocab_size=7, hidden_size=16, embedding_dim=8, cell="gru")

@@ -87,6 +87,18 @@ def test_configured_sampling_prob_applies_in_training_mode_only():
     assert torch.allclose(m.eval()(src, tgt_in, SRC_LENGTHS).logits, teacher, atol=1e-6)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_scheduled_sampling_keeps_one_recurrent_dropout_mask_per_sentence(cell):
+    m = _model(cell, "general", num_layers=2, layer_options={"recurrent_dropout": 0.4}).train()
+    src, tgt_in = _src(), _tgt_in()
+    torch.manual_seed(5)
+    teacher = m(src, tgt_in, SRC_LENGTHS, sampling_prob=0.0).logits
+    torch.manual_seed(5)
+    stepwise = m(src, tgt_in, SRC_LENGTHS, sampling_prob=1e-12).logits      # step by step, never sampling
+    torch.testing.assert_close(stepwise, teacher, rtol=0, atol=1e-5)
+    m(src, tgt_in, SRC_LENGTHS, sampling_prob=0.5).logits.sum().backward()
+
+
 @pytest.mark.parametrize("attention", [None, "general"])
 def test_padded_source_tokens_do_not_change_the_output(attention):
     m = _model(attention=attention)

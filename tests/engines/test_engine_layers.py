@@ -119,3 +119,20 @@ def test_packed_sequence_through_fused():
     torch.testing.assert_close(po_f.data, po_r.data, rtol=0, atol=1e-5)
     torch.testing.assert_close(h_f, h_r, rtol=0, atol=1e-5)
     torch.testing.assert_close(c_f, c_r, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("engine", ["auto", "fused"])
+def test_torch_compile_runs_the_fused_engine_eagerly_with_the_same_numbers(engine):
+    torch.manual_seed(0)
+    layer, x = rnnkit.GRU(3, 4, num_layers=2, engine=engine), torch.randn(6, 2, 3)
+    compiled = torch.compile(layer, backend="eager")
+    out, h = compiled(x)
+    out.square().sum().backward()
+    got = [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
+    out_eager, h_eager = layer(x)
+    out_eager.square().sum().backward()
+    torch.testing.assert_close(out, out_eager)
+    torch.testing.assert_close(h, h_eager)
+    for a, b in zip(got, (p.grad for p in layer.parameters()), strict=True):
+        torch.testing.assert_close(a, b)

@@ -146,3 +146,9 @@ def test_asking_for_an_unknown_name_lists_the_known_ones():
 
 def test_forward_without_return_record_returns_a_pair():
     assert len(rnnkit.GRU(I, H)(torch.randn(T, B, I))) == 2
+
+
+def test_record_repr_shows_names_and_shapes_not_numbers():
+    _, _, record = rnnkit.GRU(I, H, num_layers=2, bidirectional=True)(torch.randn(T, B, I), return_record=True)
+    text = repr(record)
+    assert text.startswith("Record(layers=2, directions=2") and f"h({T}, {B}, {H})" in text and len(text) < 200

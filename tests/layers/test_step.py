@@ -97,6 +97,41 @@ def test_step_in_training_mode_with_recurrent_dropout_raises():
         layer.step(torch.randn(B, I))
 
 
+def test_step_inside_recurrent_dropout_scope_uses_one_mask_per_sequence_like_forward():
+    layer, seq = rnnkit.GRU(I, H, 2, recurrent_dropout=0.4, engine="reference"), torch.randn(T, B, I)
+    torch.manual_seed(3)
+    whole, _ = layer(seq)
+    torch.manual_seed(3)
+    state, steps = None, []
+    with layer.recurrent_dropout_scope():
+        for x_t in seq:
+            y, state = layer.step(x_t, state)
+            steps.append(y)
+    torch.testing.assert_close(torch.stack(steps), whole, rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"recurrent_dropout_scope"):   # the scope is over
+        layer.step(seq[0], state)
+
+
+def test_each_recurrent_dropout_scope_draws_its_own_masks():
+    layer, x = rnnkit.LSTM(I, H, recurrent_dropout=0.5), torch.randn(B, I)
+    state = (torch.randn(1, B, H), torch.randn(1, B, H))
+    outs = []
+    for _ in range(2):
+        with layer.recurrent_dropout_scope():
+            first, _ = layer.step(x, state)
+            again, _ = layer.step(x, state)
+        torch.testing.assert_close(first, again, rtol=0, atol=0)
+        outs.append(first)
+    assert not torch.equal(outs[0], outs[1])
+
+
+def test_recurrent_dropout_scope_rejects_another_batch_size():
+    layer = rnnkit.GRU(I, H, recurrent_dropout=0.3)
+    with layer.recurrent_dropout_scope(), pytest.raises(ValueError, match=r"batch size 3, got a batch of 2"):
+        layer.step(torch.randn(3, I))
+        layer.step(torch.randn(2, I))
+
+
 def test_step_rejects_a_sequence_shaped_input():
     layer = rnnkit.GRU(I, H).eval()
     with pytest.raises(ValueError, match=r"input must be 1-D or 2-D \(batch, input_size\).*got a 3-D tensor"):

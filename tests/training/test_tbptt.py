@@ -169,3 +169,9 @@ def test_batches_out_of_order_are_refused():
         TBPTT(4, 4, mse_sum).update(model, stream.batch(0))
     with pytest.raises(ValueError, match="k1 <= k2"):
         TBPTT(5, 3)
+
+
+def test_update_without_a_loss_fn_says_what_is_missing():
+    model, stream = ToyStateful("gru"), toy_stream()
+    with pytest.raises(TypeError, match=r"TBPTT needs a loss to train"):
+        TBPTT(4).update(model, stream.batch(0))

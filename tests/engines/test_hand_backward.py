@@ -1,0 +1,65 @@
+"""What the fused engines' hand-written backward hands elsewhere (`rnnkit.engines.bptt.hand_backward`).
+
+backward(create_graph=True) (gradient penalties, MAML) must give a gradient that autograd can
+differentiate again, equal to the reference engine's; and .backward() called inside an autocast block
+must run in the forward's dtypes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rnnkit
+from engines.cases import all_combos, outputs, problem
+from rnnkit.engines import fused, reference
+
+COMBOS = [c for c in all_combos() if c.mask and c.h_dropout and c.state]
+
+
+def penalty_grads(engine, p, **kw) -> list[torch.Tensor]:
+    """d/dleaves of sum(out^2) + |d sum(out^2) / dx|^2: needs the gradient's own gradient."""
+    outs = outputs(engine, p, **kw)
+    loss = sum(o.square().sum() for o in outs)
+    (gx,) = torch.autograd.grad(loss, p.x, create_graph=True)
+    return list(torch.autograd.grad(loss + gx.square().sum(), p.leaves, allow_unused=True))
+
+
+@pytest.mark.parametrize("checkpoint", [None, 2])
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: c.id)
+def test_gradient_of_a_gradient_equals_the_reference_engines(combo, checkpoint):
+    p = problem(combo)
+    expected = penalty_grads(reference.run_direction, p)
+    actual = penalty_grads(fused.run_direction, p, checkpoint=checkpoint)
+    for leaf, a, e in zip(p.leaves, actual, expected, strict=True):
+        zero = torch.zeros_like(leaf)
+        torch.testing.assert_close(zero if a is None else a, zero if e is None else e, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+def test_gradgradcheck_passes(mode):
+    p = problem(next(c for c in COMBOS if c.mode == mode))
+
+    def f(x, *state):
+        return tuple(outputs(fused.run_direction, p.__class__(**{**p.__dict__, "x": x, "state": state})))
+
+    state = [s for s in p.state]
+    assert torch.autograd.gradgradcheck(f, (p.x, *state), fast_mode=True)
+
+
+@pytest.mark.parametrize("cls", [rnnkit.LSTM, rnnkit.GRU, rnnkit.RNN])
+def test_backward_inside_an_autocast_block_runs_in_the_forwards_dtype(cls):
+    torch.manual_seed(0)
+    layer, x = cls(3, 8, num_layers=2, engine="fused"), torch.randn(6, 4, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = layer(x)
+        out.float().square().sum().backward()
+    inside = [q.grad.clone() for q in layer.parameters()]
+    layer.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out2, _ = layer(x)
+    out2.float().square().sum().backward()
+    assert out.dtype == torch.bfloat16
+    for a, b in zip(inside, (q.grad for q in layer.parameters()), strict=True):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
