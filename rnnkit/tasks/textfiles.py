@@ -22,10 +22,12 @@ def parse_csv(path: str | Path, parse: Callable[[Iterator[list[str]]], T]) -> T:
     """Open a UTF-8 CSV and hand its `csv.reader` to `parse`; a missing file, bytes that are not UTF-8 and
     broken quoting become one-line DataErrors naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a CSV file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        with path.open(newline="", encoding="utf-8") as f:
+        with path.open(newline="", encoding="utf-8-sig") as f:   # -sig: drop the byte-order mark Excel writes
             return parse(csv.reader(f))
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
@@ -46,7 +48,7 @@ def read_text(path: str | Path) -> str:
     if nul >= 0:
         raise DataError(f"{path}: contains a NUL byte at offset {nul}; expected a UTF-8 text file")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         raise DataError(f"{path}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}, line {line}); "

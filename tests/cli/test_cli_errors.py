@@ -61,6 +61,7 @@ def test_missing_files_give_one_line(capsys, tmp_path):
     assert "no checkpoint in" in one_line_error(capsys, ["generate", "--checkpoint", str(tmp_path / "empty_run")])
     assert "nothing to resume" in one_line_error(
         capsys, ["train", "--task", "charlm", "--out", str(tmp_path / "fresh"), "--resume"])
+    assert "nothing to resume in" in one_line_error(capsys, ["train", "--out", str(tmp_path / "fresh"), "--resume"])
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -9,7 +9,7 @@ import pytest
 from num2words import num2words
 
 from rnnkit.tasks.caption.baseline import nearest_neighbour_captions, nearest_neighbours
-from rnnkit.tasks.caption.metrics import bleu, caption_metrics, exact_match
+from rnnkit.tasks.caption.metrics import bleu, bleu_order, caption_metrics, exact_match
 from rnnkit.tasks.caption.vocab import Vocabulary, detokenize, normalize, tokenize
 
 
@@ -75,3 +75,16 @@ def test_nearest_neighbour_returns_the_caption_of_the_closest_training_image():
     queries = train[[3, 17]] + 0.01
     assert nearest_neighbour_captions(train, captions, queries) == ["image 3", "image 17"]
     assert nearest_neighbours(train, train, chunk=7).tolist() == list(range(20))
+
+
+def test_bleu_order_follows_the_median_caption_length_up_to_4():
+    assert bleu_order(["a red circle", "a blue square", "one green dot"]) == 3
+    assert bleu_order(["a big red circle on a white background"] * 3) == 4
+    assert bleu_order(["cat", "dog", "a cat"]) == 1
+
+
+def test_three_word_captions_score_with_bleu_3_but_not_bleu_4():
+    refs = [["a red circle"], ["a blue square"]]
+    assert bleu(["a red circle", "a blue square"], refs, order=3) == pytest.approx(100.0)
+    assert bleu(["a red circle", "a blue square"], refs) == 0.0          # no 4-gram exists
+    assert caption_metrics(["a a a a a a"] * 2, refs, order=3)["bleu"] < 10.0

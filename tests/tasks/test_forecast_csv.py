@@ -105,3 +105,15 @@ def test_future_rows_must_follow_without_gaps(tmp_path):
     with pytest.raises(DataError, match=r"line 4: .*gap"):
         read_forecast_input(path)
     assert np.isfinite(read_forecast_input(write(tmp_path, "time,v,c\n1,1,0\n2,2,0\n3,,1\n", "ok.csv"))[1]).all()
+
+
+def test_a_byte_order_mark_from_excel_is_ignored(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefftime,sales\n1,10\n2,11\n3,12\n".encode())
+    s = read_series_csv(path)
+    assert s.target.tolist() == [10, 11, 12] and s.target_name == "sales"
+
+
+def test_a_folder_instead_of_a_file_is_named_as_a_folder(tmp_path):
+    with pytest.raises(DataError, match=r": is a folder; expected a CSV file"):
+        read_series_csv(tmp_path)

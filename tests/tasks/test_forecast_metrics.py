@@ -9,6 +9,7 @@ import pytest
 
 from rnnkit.tasks.forecast.baselines import ARIMA, Naive, SeasonalNaive, make_baselines
 from rnnkit.tasks.forecast.metrics import coverage, mae, mase, mase_scale, rmse, smape, summary
+from rnnkit.training.errors import DataError
 
 Y, F = [10.0, 20.0, 30.0], [12.0, 18.0, 33.0]     # errors 2, -2, 3
 
@@ -30,9 +31,14 @@ def test_mase_divides_by_the_in_sample_seasonal_naive_error():
     assert mase_scale(history, 12) == pytest.approx((2 + 1 + 3 + 1) / 4)   # shorter than a season: lag 1
 
 
-def test_mase_of_a_perfectly_periodic_history_is_refused():
-    with pytest.raises(ValueError, match="exactly periodic"):
+def test_mase_of_a_perfectly_periodic_history_is_refused_with_the_season_hint():
+    with pytest.raises(DataError, match=r"repeats exactly every 2 steps.*--season 1"):
         mase_scale([1.0, 2.0, 1.0, 2.0], 2)
+
+
+def test_mase_of_a_constant_history_is_refused_as_nothing_to_forecast():
+    with pytest.raises(DataError, match=r"constant \(5 throughout\)"):
+        mase_scale([5.0] * 30, 7)
 
 
 def test_coverage_counts_the_interval_ends_as_inside():

@@ -43,7 +43,7 @@ def test_scaler_round_trip(transform):
 def test_auto_transform_logs_only_positive_series():
     assert resolve_transform("auto", np.array([1.0, 2.0])) == "log"
     assert resolve_transform("auto", np.array([0.0, 2.0])) == "none"
-    with pytest.raises(ValueError, match="needs positive target values"):
+    with pytest.raises(ValueError, match="--transform log needs positive target values"):
         resolve_transform("log", np.array([-1.0, 2.0]))
 
 

@@ -91,6 +91,17 @@ def test_user_csv_with_covariates_trains_predicts_and_plots(tmp_path, capsys):
     short = demand_csv(tmp_path / "short.csv", n=60, future=3)
     assert main(["predict", "--checkpoint", str(out), "--input", str(short), "--threads", "1"]) == 2
     assert "whose last 7 rows leave the target empty" in capsys.readouterr().err
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(history.read_text().replace("date,demand,temp", "date,load,temp"), encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(out), "--input", str(renamed), "--threads", "1"]) == 2
+    assert "the target column is 'load', but the model forecasts 'demand'" in capsys.readouterr().err
+    hourly = tmp_path / "hourly.csv"
+    lines = history.read_text().splitlines()
+    hours = np.datetime64("2023-01-01T00:00") + np.arange(len(lines) - 1).astype("timedelta64[h]")
+    hourly.write_text("\n".join([lines[0], *(f"{h},{row.split(',', 1)[1]}" for h, row in zip(hours, lines[1:],
+                                                                                            strict=True))]) + "\n")
+    assert main(["predict", "--checkpoint", str(out), "--input", str(hourly), "--threads", "1"]) == 2
+    assert "one step is 1 hour, but the model was trained on steps of 1 day" in capsys.readouterr().err
 
 
 def test_malformed_csv_stops_the_cli_with_one_line(tmp_path, capsys):
@@ -107,3 +118,20 @@ def test_too_short_series_is_a_config_error_naming_the_sizes(tmp_path, capsys):
     assert main(["train", "--task", "forecast", "--data", str(data), "--time-column", "date",
                  "--out", str(tmp_path / "run"), *QUIET]) == 2
     assert "too few for context" in capsys.readouterr().err
+
+
+def test_constant_series_is_refused_in_one_line_as_nothing_to_forecast(tmp_path, capsys):
+    flat = tmp_path / "flat.csv"
+    flat.write_text("time,y\n" + "".join(f"{i},5.0\n" for i in range(200)), encoding="utf-8")
+    assert main(["train", "--task", "forecast", "--data", str(flat), "--out", str(tmp_path / "run"), *QUIET]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "constant (5 throughout): there is nothing to forecast" in err
+
+
+def test_log_transform_of_a_series_with_negative_values_is_refused_in_one_line(tmp_path, capsys):
+    walk = tmp_path / "walk.csv"
+    values = np.cumsum(np.random.default_rng(0).normal(size=200)) - 50
+    walk.write_text("time,y\n" + "".join(f"{i},{v:.3f}\n" for i, v in enumerate(values)), encoding="utf-8")
+    assert main(["train", "--task", "forecast", "--data", str(walk), "--transform", "log",
+                 "--out", str(tmp_path / "run"), *QUIET]) == 2
+    assert "--transform log needs positive target values" in capsys.readouterr().err

@@ -44,7 +44,7 @@ def test_labels_may_be_absent_when_classifying(tmp_path):
     ("series_id,x,label\na,1,p\n", r"long\.csv, line 1: missing column 'time'"),
     ("series_id,time,label\na,0,p\n", r"long\.csv, line 1: no channel columns"),
     ("series_id,time,x,label\na,0,abc,p\n", r"long\.csv, line 2, column 'x': 'abc' is not a number"),
-    ("series_id,time,x,label\na,0,,p\n", r"long\.csv, line 2, column 'x': missing value .*--fill interpolate"),
+    ("series_id,time,x,label\na,0,,p\n", r"long\.csv, line 2, column 'x': missing value; .*--fill interpolate"),
     ("series_id,time,x,label\na,0,1,p\na,0,2,p\n", r"long\.csv, line 3: duplicate time 0 in series 'a' "
                                                    r"\(also on line 2\)"),
     ("series_id,time,x,label\na,1,1,p\na,0,2,p\n", r"long\.csv, line 3: time 0 of series 'a' comes after time 1 "

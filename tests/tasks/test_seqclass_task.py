@@ -96,3 +96,10 @@ def test_malformed_csv_stops_the_cli_with_one_line(tmp_path, capsys):
 def test_fill_is_refused_for_an_embedded_set():
     with pytest.raises(Exception, match="--fill repairs a CSV file"):
         SeqClassConfig(fill="interpolate")
+
+
+def test_a_single_class_is_refused_in_one_line(tmp_path, capsys):
+    data = tmp_path / "one.csv"
+    data.write_text(gestures_csv(tmp_path / "two.csv").read_text().replace(",down,", ",up,"), encoding="utf-8")
+    assert main(["train", "--task", "seqclass", "--data", str(data), "--out", str(tmp_path / "run"), *QUIET]) == 2
+    assert "the training series have one class ('up'); a classifier needs at least 2" in capsys.readouterr().err

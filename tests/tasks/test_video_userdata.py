@@ -73,8 +73,11 @@ def test_malformed_clip_is_refused_in_one_line(tmp_path, array, message):
 
 def test_not_an_npy_file_is_refused(tmp_path):
     (tmp_path / "x.npy").write_text("hello")
-    with pytest.raises(DataError, match=r"not a NumPy \.npy array"):
+    with pytest.raises(DataError, match=r"x\.npy: not a \.npy file; a clip is an array saved with numpy\.save"):
         load_clip(tmp_path / "x.npy")
+    (tmp_path / "clips.csv").write_text("file,label\na.npy,up\n")
+    with pytest.raises(DataError, match=r"clips\.csv: not a \.npy file"):
+        load_clip(tmp_path / "clips.csv")
     np.savez(tmp_path / "y.npz", a=np.zeros(3))
     with pytest.raises(DataError, match=r"\.npz archive"):
         load_clip(tmp_path / "y.npz")
@@ -96,3 +99,8 @@ def test_malformed_csv_gets_one_line_naming_file_and_line(folder, text, message)
     with pytest.raises(DataError) as e:
         load_clip_csv(path)
     assert message in str(e.value) and str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_training_clips_of_a_single_label_are_refused(folder):
+    with pytest.raises(DataError, match=r"the training clips have 1 label\(s\) \(wave\); a classifier needs"):
+        load_clip_csv(_csv(folder, GOOD.replace("clap", "wave")))

@@ -11,12 +11,24 @@ from rnnkit.cli.runs import load_trained, set_threads
 from rnnkit.tasks.textfiles import read_text
 from rnnkit.training.errors import ConfigError
 
+PREDICT_DESCRIPTION = """\
+Apply a trained model to each input and print one JSON object per line.
+
+What an input is, and what comes out, per task:
+  charlm     a text: its bits per character and the likeliest next characters
+  sentiment  a text: the label and every class's probability
+  translate  a source sentence: the beam-search translation and its log-probability
+  forecast   a CSV in the training format (with covariates: its last horizon rows leave the
+             target empty), or an embedded series name: the next horizon steps with intervals
+  seqclass   a CSV in the training format (labels optional): each series' class and probabilities
+  caption    an image file: the greedy and the beam-search caption
+  video      a clip as a .npy array (frames, height, width[, channels]): its class and probabilities
+  asr        a WAV file: the transcript"""
+
 
 def add_parsers(sub, task) -> None:
     p = sub.add_parser("predict", help="apply a trained model to inputs (JSON lines out)",
-                       description="Apply a trained model to each input and print one JSON object per line; "
-                       "what it holds depends on the task (charlm: bits per character and the likeliest next "
-                       "characters).")
+                       description=PREDICT_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--input", action="append", default=[], metavar="TEXT", help="an input (repeatable)")
     p.add_argument("--input-file", type=Path, metavar="FILE",

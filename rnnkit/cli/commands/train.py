@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     toml = O.read_toml(args.config) if args.config else {}
     name = args.task or toml.get("task")
     out_given = args.out or (Path(toml["out"]) if "out" in toml else None)
-    if name is None and args.resume and out_given is not None and (out_given / "config.json").exists():
+    if name is None and args.resume and out_given is not None:
+        if not (out_given / "config.json").exists():
+            raise O.ConfigError(f"nothing to resume in {out_given}: it holds no run (start it without --resume)")
         name = read_json(out_given / "config.json", "run config").get("task")
     if name is None:
         raise O.ConfigError(f"which task? pass --task NAME (available: {', '.join(task_names())})")
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     stepper = task.stepper(task_cfg, train_cfg)
     bptt = (f"TBPTT(k1={train_cfg.k1}, k2={train_cfg.window})" if train_cfg.bptt == "tbptt" else "full BPTT")
     say(f"model: {type(model).__name__}, {task_cfg.cell}, {count_parameters(model):,} parameters; {bptt}, "
-        f"{len(data.train)} updates per epoch", flush=True)
+        f"{len(data.train)} update{'s' if len(data.train) != 1 else ''} per epoch", flush=True)
     config = run_config(task, task_cfg, train_cfg)
     if not args.resume:
         distributed.on_main(lambda: write_json(out / "config.json", config), "write config.json")
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     _report(task, metrics, state, out)
     if train_cfg.plots and hasattr(task, "report"):    # the task's own figures (forecast, confusion matrix...)
         for path in task.report(model, data, "test", out):
-            print(f"plot: {path}")
+            print(f"{'plot' if path.suffix in ('.png', '.svg', '.pdf') else 'table'}: {path}")
     if hasattr(task, "generate"):
         sample = task.generate(model, data.meta, length=400, temperature=0.8, top_k=0, seed=train_cfg.seed)
         (out / "samples.txt").write_text(sample + "\n", encoding="utf-8")

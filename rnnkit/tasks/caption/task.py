@@ -32,7 +32,7 @@ from rnnkit.tasks.caption.batches import CaptionBatch, CaptionBatches
 from rnnkit.tasks.caption.data import CaptionData, CaptionSet
 from rnnkit.tasks.caption.digits import DigitCaptionsConfig, load_digit_captions
 from rnnkit.tasks.caption.images import load_image, save_image
-from rnnkit.tasks.caption.metrics import caption_metrics
+from rnnkit.tasks.caption.metrics import bleu_order, caption_metrics
 from rnnkit.tasks.caption.model import Captioner, CaptionerConfig
 from rnnkit.tasks.caption.plot import plot_captions
 from rnnkit.tasks.caption.twemoji import load_twemoji
@@ -148,10 +148,11 @@ class Caption:
             vocab = Vocabulary.build(c for refs in data.train.references for c in refs)
             longest = max(len(tokenize(c)) for refs in data.train.references for c in refs)
             meta = {"vocab": vocab.itos, "image_shape": list(data.train.shape), "max_length": longest + 5,
-                    "invert": cfg.data == "digits", "source": cfg.data or "twemoji"}
+                    "invert": cfg.data == "digits", "source": cfg.data or "twemoji",
+                    "bleu_order": bleu_order(c for refs in data.train.references for c in refs)}
         batches = CaptionBatches(data.train, vocab, train.batch_size, seed=train.seed, epoch_size=cfg.epoch_size)
         sizes = ", ".join(f"{len(data.split(s))} {s}" for s in ("train", "valid", "test"))
-        summary = (f"{data.description}; {sizes} images, vocabulary {len(vocab)}. "
+        summary = (f"{data.description}; {sizes} images, vocabulary {len(vocab)}, BLEU-{meta.get('bleu_order', 4)}. "
                    f"Credits: {' | '.join(data.credits)}")
         return CaptionTaskData(batches, meta, {"valid": data.valid, "test": data.test}, summary, data, vocab,
                                cfg.beam, cfg.examples)
@@ -184,10 +185,11 @@ class Caption:
     def evaluate(self, model: nn.Module, data: CaptionTaskData, split: str) -> dict[str, float]:
         """BLEU and exact match with greedy decoding; on the test split also with beam search."""
         s: CaptionSet = data.splits[split]
-        metrics = caption_metrics(self.captions(model, data.meta, s.images), s.references)
+        order = data.meta.get("bleu_order", 4)
+        metrics = caption_metrics(self.captions(model, data.meta, s.images), s.references, order)
         beam = data.beam
         if split == "test" and beam > 1:
-            m = caption_metrics(self.captions(model, data.meta, s.images, beam), s.references)
+            m = caption_metrics(self.captions(model, data.meta, s.images, beam), s.references, order)
             metrics.update({f"{k}_beam{beam}": v for k, v in m.items()})
         return metrics
 
@@ -197,8 +199,9 @@ class Caption:
         first = [refs[0] for refs in train.references]
         nearest = nearest_neighbour_captions(train.images, first, s.images)
         mode = Counter(c for refs in train.references for c in refs).most_common(1)[0][0]
-        return {"nearest_neighbour_pixels": caption_metrics(nearest, s.references),
-                "most_frequent_caption": caption_metrics([mode] * len(s), s.references)}
+        order = data.meta.get("bleu_order", 4)
+        return {"nearest_neighbour_pixels": caption_metrics(nearest, s.references, order),
+                "most_frequent_caption": caption_metrics([mode] * len(s), s.references, order)}
 
     # ---- reports and use ----------------------------------------------------------------------------
     def report(self, model: nn.Module, data: CaptionTaskData, split: str, out: str | Path) -> list[Path]:

@@ -120,16 +120,18 @@ def plan(cfg: ForecastConfig, n: int, season: int) -> Plan:
     context = cfg.context or preset.get("context") or min(2 * max(horizon, season), 336)
     test = cfg.test_size or preset.get("test_size") or max(3 * horizon, n // 5)
     valid = cfg.valid_size or preset.get("valid_size") or 2 * horizon
-    origin_step = cfg.origin_step or preset.get("origin_step") or max(1, (test - horizon + 1) // 50)
+    origin_step = cfg.origin_step or preset.get("origin_step") or max(1, -(-(test - horizon + 1) // 50))  # <= 50
     window_step = cfg.window_step or preset.get("window_step") or 1
     history = cfg.classical_history or preset.get("classical_history")
     n_train, n_fit = n - test, n - test - valid
     if test < horizon or valid < horizon:
         raise ConfigError(f"test_size ({test}) and valid_size ({valid}) must each hold at least one horizon "
-                          f"({horizon} steps)")
+                          f"({horizon} steps) of the series' {n} steps; lower --horizon or raise the sizes")
     need = context + horizon + valid + test
     if n_fit - horizon < context:
+        season_hint = f", or --season (now {season}, which sets the defaults)" if season > 1 and not cfg.horizon \
+            else ""
         raise ConfigError(f"the series has {n} steps, too few for context {context} + horizon {horizon} of "
                           f"training windows plus valid {valid} + test {test} steps (needs >= {need}); "
-                          "lower --context, --horizon, --valid-size or --test-size")
+                          f"lower --context, --horizon, --valid-size or --test-size{season_hint}")
     return Plan(horizon, context, n_fit, n_train, origin_step, window_step, history)

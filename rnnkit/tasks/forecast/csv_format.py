@@ -67,7 +67,8 @@ def _load(path, time_column, target, covariates, fill, season, allow_future: boo
         if fill == "none" and missing[:observed].any():
             i = int(np.flatnonzero(missing[:observed])[0])
             raise DataError(f"{path}, line {lines[i]}, column {names[0]!r}: missing value; only the last rows "
-                            "(the steps to forecast) may leave the target empty (or repair with --fill)")
+                            "(the steps to forecast) may leave the target empty (a model trained with --fill "
+                            "repairs gaps)")
         if np.isnan(values[observed:, 1:]).any():
             i = observed + int(np.flatnonzero(np.isnan(values[observed:, 1:]).any(1))[0])
             raise DataError(f"{path}, line {lines[i]}: a row to forecast needs every covariate value")
@@ -100,7 +101,7 @@ def _read_rows(reader, path: Path, time_column: str, target: str | None, covaria
     header = [h.strip() for h in header]
     if time_column not in header:
         raise DataError(f"{path}, line 1: missing time column {time_column!r} (header: {','.join(header)}); "
-                        "name it with --time-column")
+                        "training names it with --time-column, and evaluate/predict read the model's")
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise DataError(f"{path}, line 1: column {dupes[0]!r} appears more than once")
@@ -168,7 +169,7 @@ def _value(text: str, path: Path, line: int, column: str, fill: str) -> float:
         if fill != "none":
             return math.nan
         raise DataError(f"{path}, line {line}, column {column!r}: missing value (NaN or empty); "
-                        "repair with --fill interpolate or --fill ffill")
+                        "fix the file, or train with --fill interpolate or --fill ffill to repair it")
     try:
         v = float(t)
     except ValueError:
@@ -197,7 +198,8 @@ def _positions(path: Path, lines: list[int], stamps: list, datetime_like: bool, 
     for i in np.flatnonzero(np.round(steps) > 1):
         if fill == "none":
             raise DataError(f"{path}, line {lines[i + 1]}: gap of {round(steps[i]) - 1} missing step(s) after "
-                            f"line {lines[i]} (step {step:g}{unit}); repair with --fill interpolate or --fill ffill")
+                            f"line {lines[i]} (step {step:g}{unit}); fix the file, or train with --fill "
+                            "interpolate or --fill ffill to repair it")
     position = np.round(offsets / step).astype(np.int64)
     return position, unit, int(step) if float(step).is_integer() else step
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.training.errors import DataError
+
 
 def _pair(actual, forecast) -> tuple[np.ndarray, np.ndarray]:
     y, f = np.asarray(actual, dtype=np.float64), np.asarray(forecast, dtype=np.float64)
@@ -44,8 +46,13 @@ def mase_scale(history, season: int) -> float:
     if len(y) <= m:
         raise ValueError(f"need more than {m} training points to scale MASE, got {len(y)}")
     scale = float(np.abs(y[m:] - y[:-m]).mean())
+    if scale == 0 and np.ptp(y) == 0:
+        raise DataError(f"the training part is constant ({y[0]:g} throughout): there is nothing to forecast, and "
+                        "MASE (errors relative to the training part's changes) is undefined")
     if scale == 0:
-        raise ValueError("the training part is exactly periodic (seasonal differences all 0); MASE is undefined")
+        raise DataError(f"the training part repeats exactly every {m} steps, so seasonal naive is perfect and MASE "
+                        "(errors relative to seasonal naive's) is undefined; pass --season 1 to scale by one-step "
+                        "changes instead")
     return scale
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.training.errors import ConfigError, DataError
+
 TRANSFORMS = ("auto", "log", "none")
 
 
@@ -23,8 +25,8 @@ def resolve_transform(transform: str, target: np.ndarray) -> str:
     if transform == "auto":
         return "log" if positive else "none"
     if transform == "log" and not positive:
-        raise ValueError(f"transform 'log' needs positive target values, got a minimum of {np.min(target):g}; "
-                         "use transform 'none'")
+        raise ConfigError(f"--transform log needs positive target values, got a minimum of {np.min(target):g}; "
+                          "use --transform none")
     return transform
 
 
@@ -81,7 +83,8 @@ class SeriesScaler:
 def _forward(y: np.ndarray, transform: str) -> np.ndarray:
     if transform == "log":
         if (y <= 0).any():
-            raise ValueError(f"log transform of a non-positive value ({y.min():g})")
+            raise DataError(f"the model forecasts the log of its target, which needs positive values; got "
+                            f"{y.min():g}")
         return np.log(y)
     return y
 

@@ -72,8 +72,37 @@ def load_series(cfg: ForecastConfig, path: str | None = None) -> TimeSeries:
         if cfg.season is not None:
             series.season = cfg.season
         return series
+    if not Path(source).exists() and Path(source).suffix == "":
+        raise DataError(f"{source}: no such file, and not an embedded series ({', '.join(EMBEDDED)})")
     return read_series_csv(source, time_column=cfg.time_column, target=cfg.target, covariates=cfg.covariate_list,
                            fill=cfg.fill, season=cfg.season)
+
+
+def check_fits_model(series: TimeSeries, meta: dict[str, Any], source: str | None) -> None:
+    """Refuse a series that is not the kind the model was trained on: another target, other covariates,
+    or another time step (a daily model fed hourly data would forecast the wrong thing without a word)."""
+    where = source or series.name
+    if series.target_name != meta["target"]:
+        raise DataError(f"{where}: the target column is {series.target_name!r}, but the model forecasts "
+                        f"{meta['target']!r}; rename the column or train a model on this data")
+    if list(series.covariate_names) != list(meta["covariates"]):
+        raise DataError(f"{where}: covariates {list(series.covariate_names)} do not match the model's "
+                        f"{meta['covariates']}")
+    if "unit" in meta and (series.unit, float(series.step)) != (meta["unit"], float(meta["step"])):
+        raise DataError(f"{where}: one step is {step_text(series.unit, series.step)}, but the model was trained "
+                        f"on steps of {step_text(meta['unit'], meta['step'])}")
+
+
+def step_text(unit: str, step: float) -> str:
+    """A time step in words: 1 month, 30 minutes, 2 (plain numbers)."""
+    if unit == "M":
+        return f"{step:g} month{'s' if step != 1 else ''}"
+    if unit == "s":
+        for size, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+            if step % size == 0:
+                n = step // size
+                return f"{n:g} {name}{'s' if n != 1 else ''}"
+    return f"{step:g}"
 
 
 def model_inputs(series: TimeSeries, scaler: SeriesScaler, season: int, extra_covariates: np.ndarray | None = None
@@ -111,9 +140,7 @@ class Forecast:
                    ) -> ForecastData:
         series = load_series(cfg)
         if meta is not None:                  # a trained model: its horizon, context, scaling and inputs
-            if list(series.covariate_names) != list(meta["covariates"]):
-                raise DataError(f"{cfg.data}: covariates {list(series.covariate_names)} do not match the model's "
-                                f"{meta['covariates']}")
+            check_fits_model(series, meta, cfg.data)
             cfg = cfg.replace(horizon=meta["horizon"], context=meta["context"])
             scaler = SeriesScaler.from_state_dict(meta["scaler"])
         p = plan(cfg, len(series), series.season)
@@ -124,6 +151,7 @@ class Forecast:
                     "horizon": p.horizon, "context": p.context, "season": series.season, "samples": cfg.samples,
                     "scaler": scaler.state_dict(), "target": series.target_name,
                     "covariates": list(series.covariate_names), "time_column": cfg.time_column,
+                    "unit": series.unit, "step": float(series.step),
                     "target_column": cfg.target, "fill": cfg.fill,
                     # the validation backtest's layout, which predict repeats on the end of its input series
                     "calibration": None if cfg.calibrate == "none" else
@@ -228,9 +256,7 @@ class Forecast:
                 series, future = read_forecast_input(source, time_column=meta["time_column"],
                                                      target=meta["target_column"], covariates=meta["covariates"],
                                                      fill=meta["fill"], season=meta["season"])
-            if list(series.covariate_names) != list(meta["covariates"]):
-                raise DataError(f"{source}: covariates {list(series.covariate_names)} do not match the model's "
-                                f"{meta['covariates']}")
+            check_fits_model(series, meta, source)
             if len(series) < L:
                 raise DataError(f"{source}: {len(series)} observed steps; the model reads the last {L}")
             if meta["covariates"] and len(future) < H:

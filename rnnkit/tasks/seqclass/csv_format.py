@@ -129,7 +129,7 @@ def _number(text: str, path: Path, line: int, column: str, allow_missing: bool) 
     if t == "" or t.lower() in ("nan", "na", "null"):
         if allow_missing:
             return math.nan
-        hint = "" if column == "time" else " (or pass fill=interpolate / --fill interpolate)"
+        hint = "" if column == "time" else "; fix the file, or train with --fill interpolate to repair gaps"
         raise DataError(f"{path}, line {line}, column {column!r}: missing value{hint}")
     try:
         value = float(t)

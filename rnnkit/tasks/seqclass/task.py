@@ -119,6 +119,9 @@ class SeqClass:
         fit, valid = full_train.subset(keep), full_train.subset(held)
         if len(valid) == 0:
             raise DataError(f"{cfg.data}: too few training series per class to hold out a validation split")
+        if meta is None and len(full_train.classes) < 2:
+            raise DataError(f"{cfg.data}: the training series have one class ({full_train.classes[0]!r}); a "
+                            "classifier needs at least 2")
         if meta is None:
             scaler = ChannelScaler.fit(fit.series)                  # the fit series only: no test statistics
             meta = {"classes": list(full_train.classes), "channels": list(full_train.channels),

@@ -23,6 +23,11 @@ from rnnkit.tasks.vision.manifest import assign_splits, read_manifest
 from rnnkit.training.errors import DataError
 
 
+def _is_npy(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(6) == b"\x93NUMPY"
+
+
 def load_clip(path: str | Path, where: str = "") -> np.ndarray:
     """One clip as (T, C, H, W) float32; DataError (one line, naming `where`) when malformed."""
     place = where or str(path)
@@ -30,7 +35,12 @@ def load_clip(path: str | Path, where: str = "") -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DataError(f"{place}: clip file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{place}: is a folder; expected a clip saved with numpy.save (.npy)") from None
     except (ValueError, OSError, EOFError) as e:
+        if "pickle" in str(e) and not _is_npy(path):   # numpy's reading of a CSV, an image, text...
+            raise DataError(f"{place}: not a .npy file; a clip is an array saved with numpy.save, shape (T, H, W) "
+                            "or (T, H, W, C)") from None
         raise DataError(f"{place}: not a NumPy .npy array of numbers ({' '.join(str(e).split())})") from None
     if not isinstance(arr, np.ndarray):
         raise DataError(f"{place}: expected one array in a .npy file, got an .npz archive")
@@ -89,6 +99,9 @@ def load_clip_csv(path: str | Path, seed: int = 0, classes: list[str] | None = N
         if r.value not in index:
             raise DataError(f"{path}, line {r.line}: label {r.value!r} is not a training label "
                             f"({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''})")
+    if len(classes) < 2:
+        raise DataError(f"{path}: the training clips have {len(classes)} label(s) ({', '.join(classes)}); a "
+                        "classifier needs at least 2")
     sets = {}
     for split in SPLITS:
         part = [r for r in rows if split_of[r.file] == split]
