@@ -47,8 +47,9 @@ def run_config(task, task_cfg, train_cfg: TrainConfig) -> dict[str, Any]:
 
 
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to mix two runs in one folder unless asked to resume or to start over."""
-    holds_run = (out / "config.json").exists() or (out / "checkpoints").exists()
+    """Refuse to mix two runs in one folder unless asked to resume or to start over. A folder whose run
+    stopped before its first checkpoint (e.g. a bad flag found at startup) holds nothing to keep: reused."""
+    holds_run = (out / "checkpoints").exists() or (out / "metrics.json").exists()
     if resume:
         if not (out / "checkpoints" / "last").exists():
             raise ConfigError(f"nothing to resume in {out}: it has no checkpoints/last (start the run without "
@@ -57,7 +58,7 @@ def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     if holds_run and not overwrite:
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it, --overwrite to start over, "
                           "or choose another --out")
-    if holds_run:
+    if holds_run or (out / "config.json").exists():
         for name in OWNED:   # only what rnnkit wrote there
             p = out / name
             if p.is_dir():

@@ -203,8 +203,9 @@ class CharLM:
     def generate(self, model: nn.Module, meta: dict[str, Any], prompt: str = "", length: int = 500,
                  temperature: float = 1.0, top_k: int = 0, seed: int = 0) -> str:
         """Sample `length` characters after `prompt`; temperature 0 is greedy; top_k > 0 keeps the k likeliest."""
-        if temperature < 0 or top_k < 0 or length < 0:
-            raise ConfigError(f"temperature, top_k and length must be >= 0; got {temperature}, {top_k}, {length}")
+        if not (0 <= temperature < math.inf) or top_k < 0 or length < 0:
+            raise ConfigError(f"temperature must be a finite number >= 0, top_k and length >= 0; got {temperature}, "
+                              f"{top_k}, {length}")
         model.eval()
         vocab, device = meta["vocab"], model_device(model)
         start = prompt or ("\n" if "\n" in vocab else vocab[0])

@@ -7,6 +7,7 @@ messages, the CLI flags (`--field-name`) and the TOML keys alike, so the three n
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ def _check_range(f: dataclasses.Field, value: Any) -> None:
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"{f.name} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
     low, high = meta.get("low"), meta.get("high")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
     if low is not None and (value <= low if meta.get("low_open") else value < low):
         raise ConfigError(f"{f.name} must be {'>' if meta.get('low_open') else '>='} {low}, got {value!r}")
     if high is not None and value > high:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import types
 
@@ -73,6 +74,31 @@ def test_resume_refuses_changed_model_options_and_allows_more_steps(run_dir, cap
     assert main(["train", "--out", str(run_dir), "--resume", "--max-steps", "8", "--no-progress", "--no-plots",
                  "--no-tensorboard"]) == 0
     assert load_checkpoint(run_dir / "checkpoints" / "last").meta["trainer"]["step"] == 8
+
+
+def test_overwrite_keeps_the_old_run_when_the_new_one_cannot_start(run_dir, capsys, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert main(["train", "--task", "charlm", "--data", str(empty), "--out", str(copy), "--overwrite", *TINY]) == 2
+    assert "the file is empty" in capsys.readouterr().err
+    assert (copy / "checkpoints" / "last").is_dir() and (copy / "metrics.json").is_file()
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_does_not_block_its_folder(tmp_path, text_file):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "config.json").write_text("{}")          # what a run stopped at startup leaves behind
+    assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "1",
+                 *TINY]) == 0
+    assert (out / "checkpoints" / "last").is_dir()
+
+
+def test_generate_refuses_a_temperature_that_is_not_a_finite_number(run_dir, capsys):
+    for bad in ("nan", "inf"):
+        assert main(["generate", "--checkpoint", str(run_dir), "--temperature", bad]) == 2
+        assert "temperature must be a finite number >= 0" in capsys.readouterr().err
 
 
 def test_toml_config_with_flags_on_top(tmp_path, text_file):

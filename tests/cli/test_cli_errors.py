@@ -20,6 +20,7 @@ def one_line_error(capsys, argv, code=2) -> str:
     (["--epochs", "0"], "rnnkit: error: epochs must be >= 1, got 0"),
     (["--k1", "8", "--k2", "4"], "k2 must be >= k1"),
     (["--lr", "-1"], "lr must be > 0.0, got -1.0"),
+    (["--lr", "nan"], "lr must be a finite number, got nan"),
     (["--hidden", "0"], "hidden must be >= 1, got 0"),
     (["--valid-fraction", "0.3", "--test-fraction", "0.3"], "valid_fraction + test_fraction must be < 0.5"),
     (["--precision", "fp16", "--device", "cpu"], "precision fp16 needs a CUDA device"),
@@ -37,6 +38,7 @@ def test_bad_flag_types_and_unknown_names_give_one_line(capsys, tmp_path):
     line = one_line_error(capsys, ["train", "--task", "nope"])
     assert "unknown task 'nope'; available tasks: " in line and "charlm" in line
     assert "which task? pass --task NAME" in one_line_error(capsys, ["train"])
+    assert "--resume needs --out DIR" in one_line_error(capsys, ["train", "--task", "charlm", "--resume"])
 
 
 def test_bad_toml_config_gives_one_line(capsys, tmp_path, text_file):

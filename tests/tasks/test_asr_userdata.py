@@ -160,3 +160,21 @@ def test_audio_too_short_for_its_transcript_names_the_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "s1_1.wav: 0.10 s of audio give 4 steps after subsampling by 3, but its transcript (9 characters) " \
            "needs 9: check the transcript, or lower --subsample" in err
+
+
+def test_a_missing_folder_is_named_as_missing(tmp_path):
+    with pytest.raises(DataError, match=r"nowhere: no such folder"):
+        read_transcripts(tmp_path / "nowhere", ALPHABET)
+
+
+def test_transcripts_that_are_not_utf8_name_the_line(tmp_path):
+    make_folder(tmp_path, [("a.wav", "one", "x"), ("b.wav", "two", "x")])
+    (tmp_path / "transcripts.tsv").write_bytes("file\ttext\tspeaker\na.wav\tone\tx\nb.wav\tcaf\u00e9\tx\n"
+                                               .encode("latin-1"))
+    with pytest.raises(DataError, match=r"transcripts\.tsv line 3: not UTF-8 text \(byte 0xe9\)"):
+        read_transcripts(tmp_path, ALPHABET)
+
+
+def test_a_folder_given_as_the_audio_file_is_named_as_a_folder(tmp_path):
+    with pytest.raises(DataError, match=r": is a folder; expected a WAV file"):
+        read_audio(tmp_path, SR)

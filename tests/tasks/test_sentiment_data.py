@@ -63,6 +63,13 @@ def test_label_outside_the_declared_set_is_refused(tmp_path):
         read_labeled_csv(path, parse_labels("neg,pos"))
 
 
+@pytest.mark.parametrize("declared", [None, "neg,pos"])
+def test_an_empty_label_is_refused_with_the_line_not_made_a_class(tmp_path, declared):
+    path = write(tmp_path, "text,label\nfine,pos\nawful,neg\ngood film,\n")
+    with pytest.raises(DataError, match=r"reviews.csv, line 4: empty label"):
+        read_labeled_csv(path, parse_labels(declared))
+
+
 def test_wrong_encoding_is_refused_with_the_line(tmp_path):
     path = write(tmp_path, "text,label\nfine,pos\ncaf\u00e9 cr\u00e8me,neg\n", encoding="latin-1")
     with pytest.raises(DataError, match=r"reviews.csv, line 3: not valid UTF-8 \(byte 0xe9\)"):

@@ -57,6 +57,7 @@ def test_good_csv_with_quoted_commas(tmp_path):
     ("source\ttarget\n\tVa !\n", "line 2: empty source text"),
     ("source\ttarget\nGo.\n", "line 2: expected 2 tab-separated fields"),
     ("source\ttarget\n", "no data rows"),
+    ("source,target\nGo.,Va !\n", "line 1: the header is one field holding ',': the file looks comma-separated"),
 ])
 def test_malformed_pairs_are_refused_with_file_and_line(tmp_path, content, message):
     path = write(tmp_path, content)
@@ -96,3 +97,10 @@ def test_vocabulary_round_trip_and_unknown_words():
     ids = vocab.encode("deux cent quatre-vingt-dix", end=True)
     assert ids[-1] == END and vocab.decode(ids) == "deux cent quatre-vingt-dix"
     assert vocab.encode("trois cent")[0] == UNK and vocab.unknown("trois cent") == ["\u2581trois"]
+
+
+def test_language_flags_with_a_data_file_are_refused():
+    from rnnkit.tasks.translate.config import TranslateConfig
+
+    with pytest.raises(ConfigError, match=r"--source-lang and --target-lang choose the languages of the default"):
+        TranslateConfig(data="pairs.tsv", target_lang="de").validate()

@@ -9,6 +9,7 @@ import pytest
 from rnnkit.cli.main import main
 from rnnkit.cli.runs import load_trained
 from rnnkit.tasks import get_task
+from rnnkit.training.errors import DataError
 
 QUIET = ["--threads", "1", "--no-progress", "--no-tensorboard", "--no-plots"]
 
@@ -52,6 +53,11 @@ def test_user_pairs_train_with_a_baseline_and_plots(tmp_path):
     paths = task.report(trained.model, built, "test", out)
     assert [p.name for p in paths] == ["attention_test.png", "exact_match_by_length_test.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+    other = tmp_path / "other.tsv"     # another language pair: the model knows none of its source words
+    other.write_text("source\ttarget\n" + "\n".join(f"{num2words(n, lang='fr')}\t{n}" for n in range(21, 200)) + "\n",
+                     encoding="utf-8")
+    with pytest.raises(DataError, match=r"of the held-out source words are outside the model's vocabulary"):
+        task.build_data(trained.task_cfg.replace(data=str(other)), trained.train_cfg, trained.meta)
 
 
 def test_malformed_pairs_stop_the_cli_with_one_line(tmp_path, capsys):

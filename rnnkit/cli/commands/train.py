@@ -24,7 +24,7 @@ from rnnkit.training import distributed
 from rnnkit.training.callbacks import CSVLogger, Plotter, ProgressBar, TensorBoardLogger
 from rnnkit.training.checkpoint import load_checkpoint, load_model_state
 from rnnkit.training.config import TrainConfig
-from rnnkit.training.runtime import seed_everything
+from rnnkit.training.runtime import Precision, resolve_device, seed_everything
 from rnnkit.training.trainer import Trainer
 
 EXAMPLES = """examples:
@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     toml = O.read_toml(args.config) if args.config else {}
     name = args.task or toml.get("task")
     out_given = args.out or (Path(toml["out"]) if "out" in toml else None)
+    if args.resume and out_given is None:
+        raise O.ConfigError("--resume needs --out DIR, the folder of the run to continue")
     if name is None and args.resume and out_given is not None:
         if not (out_given / "config.json").exists():
             raise O.ConfigError(f"nothing to resume in {out_given}: it holds no run (start it without --resume)")
@@ -88,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     group = distributed.setup(train_cfg.device)    # under torchrun: rank 0 prepares, logs and reports
     main = group is None or group.is_main
     say = print if main else lambda *a, **k: None
-    distributed.on_main(lambda: prepare_out(out, args.resume, args.overwrite), f"prepare {out}")
+    Precision(train_cfg.precision, group.device if group else resolve_device(train_cfg.device))  # fail early
+    if not args.overwrite:   # refuse a folder in use before any work; --overwrite deletes only once all is checked
+        distributed.on_main(lambda: prepare_out(out, args.resume, False), f"prepare {out}")
 
     seed_everything(train_cfg.seed, train_cfg.deterministic)
     ranks = f" on {group.world_size} processes ({group.backend})" if group else ""
@@ -97,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"data: {data.summary}", flush=True)
     with torch.random.fork_rng():       # refuse settings that do not fit before the baselines' minutes,
         build_model(task, task_cfg, data.meta)   # without moving the random state the results come from
+    if args.overwrite:
+        distributed.on_main(lambda: prepare_out(out, args.resume, True), f"prepare {out}")
     baselines = task.baselines(data, "test") if main else {}
     model = build_model(task, task_cfg, data.meta)
     stepper = task.stepper(task_cfg, train_cfg)

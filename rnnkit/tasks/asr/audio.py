@@ -26,6 +26,8 @@ def read_audio(path: str | Path, sample_rate: int, *, resample: bool = False, mi
     import soundfile
 
     place = where or str(path)
+    if Path(path).is_dir():
+        raise DataError(f"{place}: is a folder; expected a WAV file")
     if not Path(path).is_file():
         raise DataError(f"{place}: audio file not found")
     try:

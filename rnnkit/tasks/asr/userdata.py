@@ -50,6 +50,8 @@ class Row:
 def read_transcripts(folder: str | Path, alphabet: Alphabet) -> tuple[Path, list[Row], tuple[str, ...]]:
     """(the transcript file, its rows, its columns); DataError on the first malformed row."""
     folder = Path(folder)
+    if not folder.exists():
+        raise DataError(f"{folder}: no such folder (expected a folder of WAV files with {TRANSCRIPTS})")
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder (expected a folder of WAV files with {TRANSCRIPTS})")
     tsv = folder / TRANSCRIPTS
@@ -59,7 +61,9 @@ def read_transcripts(folder: str | Path, alphabet: Alphabet) -> tuple[Path, list
     try:
         lines = tsv.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as e:
-        raise DataError(f"{tsv}: not UTF-8 text (byte {e.start})") from None
+        line = tsv.read_bytes()[:e.start].count(b"\n") + 1
+        raise DataError(f"{tsv} line {line}: not UTF-8 text (byte {e.object[e.start]:#04x}); save the file as "
+                        "UTF-8") from None
     numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     if not numbered:
         raise DataError(f"{tsv}: empty file (expected a header line file<TAB>text)")

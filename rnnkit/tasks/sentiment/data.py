@@ -108,6 +108,9 @@ def parse_labels(declared: str | None) -> tuple[str, ...] | None:
 def read_labeled_csv(path: str | Path, names: tuple[str, ...] | None) -> LabeledTexts:
     """A user's `text,label` file (see the module docstring); `names` None takes the file's labels, sorted."""
     rows = read_table(path, ("text", "label"))
+    empty = next((r for r in rows if not r.fields["label"].strip()), None)
+    if empty is not None:
+        raise DataError(f"{path}, line {empty.line}: empty label")
     if names is None:
         names = tuple(sorted({r.fields["label"].strip() for r in rows}))
         if len(names) < 2:

@@ -92,6 +92,11 @@ def _check_header(path: Path, line: int, header: list[str], required: tuple[str,
     if duplicated:
         raise DataError(f"{path}, line {line}: column {duplicated[0]!r} appears twice in the header")
     missing = [c for c in required if c not in header]
+    other = {"tab-separated": (",", "comma-separated", ".csv"), "comma-separated": ("\t", "tab-separated", ".tsv")}
+    sep, found, suffix = other.get(kind, ("", "", ""))
+    if missing and len(header) == 1 and sep and sep in header[0]:
+        raise DataError(f"{path}, line {line}: the header is one field holding {sep!r}: the file looks {found}, "
+                        f"but its name says {kind}; rename it to {suffix} (or use {kind} fields)")
     if missing:
         raise DataError(f"{path}, line {line}: missing column(s) {','.join(missing)}; expected a {kind} header "
                         f"with {','.join(required)}, got {','.join(header)}")

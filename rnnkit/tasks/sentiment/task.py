@@ -12,6 +12,7 @@ draws the confusion matrices of the model and of the bag-of-words baseline.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -93,6 +94,10 @@ class Sentiment:
         if meta:
             tokenizer = SubwordTokenizer.from_meta(meta["tokenizer"])
         else:
+            absent = [n for i, n in enumerate(names) if not (fit.labels == i).any()]
+            if absent:   # the model will never predict them, and macro-F1 counts each as 0
+                print(f"warning: declared label(s) {', '.join(absent)} never occur in the training part",
+                      file=sys.stderr, flush=True)
             tokenizer = SubwordTokenizer.train(fit.texts, cfg.vocab, cfg.lowercase)
             meta = {"tokenizer": tokenizer.to_meta(), "labels": list(names), "max_tokens": cfg.max_tokens}
 

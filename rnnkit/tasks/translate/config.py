@@ -46,6 +46,9 @@ class TranslateConfig(TaskConfig):
     def validate(self) -> None:
         if self.data is not None:
             self.data = str(Path(self.data).expanduser().resolve())   # the saved config works from any folder
+            if (self.source_lang, self.target_lang) != ("en", "fr"):
+                raise ConfigError("--source-lang and --target-lang choose the languages of the default data; "
+                                  "with --data the file's columns are the languages")
         if self.valid_fraction + self.test_fraction >= 0.5:
             raise ConfigError("valid_fraction + test_fraction must be < 0.5 so that most pairs are for training")
         if self.attention == "dot" and self.bidirectional:

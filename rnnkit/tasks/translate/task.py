@@ -105,6 +105,7 @@ class Translate:
             pairs = D.number_pairs(D.draw_numbers(cfg.numbers, cfg.max_number), cfg.source_lang, cfg.target_lang)
             credit = f"{CREDIT}, {cfg.source_lang} -> {cfg.target_lang}"
         fit, valid, test = D.split_by_key(pairs, cfg.valid_fraction, cfg.test_fraction)
+        built = meta
         if meta is None:
             src_vocab = Vocabulary.build(fit.sources, cfg.min_count, cfg.tokens)
             tgt_vocab = Vocabulary.build(fit.targets, cfg.min_count, cfg.tokens)
@@ -112,6 +113,13 @@ class Translate:
             meta = {"source_vocab": src_vocab.tokens, "target_vocab": tgt_vocab.tokens, "tokens": cfg.tokens,
                     "max_length": 2 * longest + 5, "beam": cfg.beam, "length_norm": cfg.length_norm}
         src_vocab, tgt_vocab = vocabularies(meta)
+        if built is not None:   # a trained model on other data: its source words must mostly be known
+            held = [*valid.sources, *test.sources]
+            tokens = sum(len(tokenize(t, src_vocab.unit)) for t in held)
+            unknown = sum(len(src_vocab.unknown(t)) for t in held) / max(1, tokens)
+            if unknown > 0.5:
+                raise DataError(f"{cfg.data}: {unknown:.0%} of the held-out source {src_vocab.unit}s are outside "
+                                "the model's vocabulary; it was trained on other data")
         unseen = sum(bool(tgt_vocab.unknown(t)) for t in test.targets) / max(1, len(test))
         if tgt_vocab.unit == "word" and unseen > 0.2:
             print(f"note: {unseen:.0%} of the test targets hold a word never seen in training, which no word-level "
@@ -128,6 +136,8 @@ class Translate:
         summary = (f"{len(pairs):,} pairs ({pairs.origin}); train {len(fit):,}, valid {len(valid):,}, test "
                    f"{len(test):,}, no held-out source seen in training; vocabulary {len(src_vocab)} source, "
                    f"{len(tgt_vocab)} target {'words' if cfg.tokens == 'word' else 'characters'}; {credit}")
+        if not cfg.baseline and cfg.attention != "none":
+            summary += "; no no-attention baseline in this run (--baseline trains it)"
         return TranslateData(source, meta, splits, summary, cfg, train)
 
     # ---- model and training -------------------------------------------------------------------------
