@@ -117,3 +117,12 @@ def test_a_byte_order_mark_from_excel_is_ignored(tmp_path):
 def test_a_folder_instead_of_a_file_is_named_as_a_folder(tmp_path):
     with pytest.raises(DataError, match=r": is a folder; expected a CSV file"):
         read_series_csv(tmp_path)
+
+
+def test_utc_offsets_are_converted_to_utc_and_stay_equally_spaced_across_a_clock_change(tmp_path):
+    # Europe/Berlin, 2023-03-26: 02:00 local does not exist; with offsets the hours are still consecutive
+    rows = ["2023-03-26T00:00:00+01:00,1", "2023-03-26T01:00:00+01:00,2", "2023-03-26T03:00:00+02:00,3",
+            "2023-03-26T04:00:00+02:00,4"]
+    s = read_series_csv(write(tmp_path, "time,load\n" + "\n".join(rows) + "\n"))
+    assert s.unit == "s" and s.step == 3600 and s.target.tolist() == [1, 2, 3, 4]
+    assert str(s.time[0]) == "2023-03-25T23:00:00"

@@ -31,6 +31,9 @@ def test_quick_run_is_well_above_chance_and_beam_one_matches_greedy(tmp_path, ca
     assert main(["predict", "--checkpoint", str(out), "--input", "four thousand and twelve", "--threads", "1"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["input"] == "four thousand and twelve" and result["translation"] and result["unknown_words"] == []
+    assert main(["predict", "--checkpoint", str(out), "--input", "Four Thousand and Twelve", "--threads", "1"]) == 0
+    capitalised = json.loads(capsys.readouterr().out)      # a model of lowercase text reads any case
+    assert capitalised["translation"] == result["translation"] and capitalised["unknown_words"] == []
 
 
 @pytest.mark.slow

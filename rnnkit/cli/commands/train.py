@@ -153,6 +153,7 @@ def _report(task, metrics: dict, state, out: Path) -> None:
     rows = [("model", metrics["model"].get(primary))] + [(n, m.get(primary)) for n, m in metrics["baselines"].items()]
     print(f"\nheld-out (test) {primary} ({'higher' if task.higher_is_better else 'lower'} is better), "
           f"{state.step} updates, {metrics['seconds']:.0f} s:")
+    width = max(22, *(len(n) for n, _ in rows))
     for n, v in rows:
-        print(f"  {n:<22} {v:.4f}" if isinstance(v, float) and math.isfinite(v) else f"  {n:<22} {v}")
+        print(f"  {n:<{width}} {v:.4f}" if isinstance(v, float) and math.isfinite(v) else f"  {n:<{width}} {v}")
     print(f"metrics: {out / 'metrics.json'}")

@@ -8,7 +8,9 @@ Format (header required, comma-separated, UTF-8), one row per time step, oldest 
 
 - `time` (the column name is configurable): ISO dates or datetimes (`2021-01-31`, `2021-01-31T14:30`,
   `2021-01`), or plain numbers (step indices). Strictly increasing: an unsorted or duplicated timestamp
-  is an error, since there is no safe automatic choice between the two rows.
+  is an error, since there is no safe automatic choice between the two rows. Datetimes with a UTC
+  offset (`2023-03-26T01:00+01:00`, `...Z`) are converted to UTC, which stays equally spaced across
+  daylight-saving changes where local clock times do not.
 - the target: the first value column, unless named. All other value columns are covariates (inputs
   known over the forecast horizon, e.g. a calendar flag or a price plan), unless a subset is named.
 - equal spacing: the step is the smallest interval between rows (calendar months for monthly data).
@@ -21,6 +23,8 @@ Every problem raises `DataError` with one line naming the file, the line and wha
 from __future__ import annotations
 
 import math
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +151,14 @@ def _read_rows(reader, path: Path, time_column: str, target: str | None, covaria
     return names, lines, stamps, np.array(values, dtype=np.float64), datetime_like
 
 
+def _utc(t: str) -> str:
+    """An ISO datetime with a UTC offset as the naive UTC datetime it means; other text unchanged."""
+    if "T" not in t or not re.search(r"(Z|[+-]\d\d(:?\d\d)?)$", t):
+        return t
+    stamp = datetime.fromisoformat(t)
+    return stamp.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
 def _timestamp(text: str, path: Path, line: int, column: str) -> tuple[float | np.datetime64, bool]:
     t = text.strip()
     try:
@@ -154,7 +166,7 @@ def _timestamp(text: str, path: Path, line: int, column: str) -> tuple[float | n
     except ValueError:
         pass
     try:
-        stamp = np.datetime64(t.replace(" ", "T"), "s")
+        stamp = np.datetime64(_utc(t.replace(" ", "T")), "s")
     except ValueError:
         raise DataError(f"{path}, line {line}, column {column!r}: {text!r} is neither an ISO date/datetime "
                         "(e.g. 2021-01-31 or 2021-01-31T14:30) nor a number") from None

@@ -59,6 +59,10 @@ class TimeSeries:
     def __len__(self) -> int:
         return len(self.target)
 
+    def format(self, t) -> str:
+        """One of this series' timestamps as text, every one in the same form (times of day for sub-daily steps)."""
+        return format_time(t, with_time=self.unit == "s" and self.step % 86400 != 0)
+
     def step_index(self) -> np.ndarray:
         """Absolute step numbers (steps since 1970-01 for dates, time / step for numbers), so that the
         season phase of a step does not depend on where a file happens to start."""
@@ -103,11 +107,11 @@ def step_index(time: np.ndarray, unit: str, step: float) -> np.ndarray:
     return np.round(count / step).astype(np.int64)
 
 
-def format_time(t) -> str:
-    """A timestamp as ISO text (dates without a time of day print as dates), or a plain number."""
+def format_time(t, with_time: bool = False) -> str:
+    """A timestamp as ISO text (dates without a time of day print as dates unless `with_time`), or a number."""
     if isinstance(t, np.datetime64):
         text = str(np.datetime64(t, "s"))
-        return text[:10] if text.endswith("T00:00:00") else text
+        return text[:10] if text.endswith("T00:00:00") and not with_time else text
     return f"{float(t):g}"
 
 

@@ -19,6 +19,7 @@ intervals against the actuals and the error by horizon step.
 from __future__ import annotations
 
 import csv
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +34,7 @@ from rnnkit.tasks.forecast.baselines import make_baselines
 from rnnkit.tasks.forecast.calibration import interval_scale, rescale
 from rnnkit.tasks.forecast.config import ForecastConfig, Plan, plan
 from rnnkit.tasks.forecast.csv_format import read_forecast_input, read_series_csv
-from rnnkit.tasks.forecast.data import EMBEDDED, TimeSeries, format_time, load_embedded, step_index
+from rnnkit.tasks.forecast.data import EMBEDDED, TimeSeries, load_embedded, step_index
 from rnnkit.tasks.forecast.metrics import mase_scale, summary
 from rnnkit.tasks.forecast.model import build_forecaster, interval_levels
 from rnnkit.tasks.forecast.plots import plot_error_by_horizon, plot_forecasts
@@ -165,7 +166,8 @@ class Forecast:
             origins = rolling_origins(lo, hi, p.horizon, p.origin_step)
             splits[name] = Part(origins, actuals(series.target, origins, p.horizon),
                                 mase_scale(series.target[:lo], series.season))
-        summary_line = (f"{series.name}: {n} steps ({format_time(series.time[0])} .. {format_time(series.time[-1])}), "
+        first, last = series.format(series.time[0]), series.format(series.time[-1])
+        summary_line = (f"{series.name}: {n} steps ({first} .. {last}), "
                         f"season {series.season}, covariates {list(series.covariate_names) or 'none'}; train "
                         f"{p.n_fit} ({len(windows)} windows), valid {p.n_train - p.n_fit}, test {n - p.n_train} "
                         f"({len(splits['test'].origins)} origins x {p.horizon} steps); transform "
@@ -263,6 +265,9 @@ class Forecast:
                 raise DataError(f"{source}: the model uses covariates {meta['covariates']}, so the input must be a "
                                 f"CSV whose last {H} rows leave the target empty and give the covariates of the "
                                 f"steps to forecast (found {len(future)} such rows)")
+            if len(future) > H:
+                print(f"note: {source}: {len(future)} rows leave the target empty; the model forecasts {H} steps, "
+                      f"so the last {len(future) - H} are not used", file=sys.stderr, flush=True)
             ahead = future[:H] if meta["covariates"] else np.zeros((H, 0))
             z, known = model_inputs(series, scaler, meta["season"], ahead)
             levels = tuple(meta["levels"])
@@ -272,10 +277,10 @@ class Forecast:
             if scale is not None:
                 q = rescale(q, scale)
             times = series.future_times(H)
-            results.append({"input": source, "last_observed": format_time(series.time[-1]), "target": meta["target"],
+            results.append({"input": source, "last_observed": series.format(series.time[-1]), "target": meta["target"],
                             "interval": round(levels[2] - levels[0], 4),
                             "interval_scale": None if scale is None else round(scale, 4),
-                            "forecast": [{"time": format_time(t), "lower": round(float(a), 6),
+                            "forecast": [{"time": series.format(t), "lower": round(float(a), 6),
                                           "median": round(float(b), 6), "upper": round(float(c), 6)}
                                          for t, (a, b, c) in zip(times, q, strict=True)]})
         return results
@@ -308,7 +313,7 @@ def write_forecasts(path: Path, series: TimeSeries, part: Part, forecasts: dict[
                                                                 for q in ("lower", "median", "upper")]])
         for i, o in enumerate(part.origins):
             for h in range(part.actual.shape[1]):
-                w.writerow([format_time(series.time[o]), h + 1, format_time(series.time[o + h]),
+                w.writerow([series.format(series.time[o]), h + 1, series.format(series.time[o + h]),
                             f"{part.actual[i, h]:.6g}",
                             *[f"{forecasts[n][i, h, k]:.6g}" for n in names for k in range(3)]])
     return path

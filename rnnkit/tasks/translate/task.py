@@ -225,6 +225,8 @@ class Translate:
         for i, t in enumerate(texts):
             if not t:
                 raise DataError(f"input {i + 1}: empty text")
+        if not any(c.isupper() for token in src_vocab.tokens for c in token):   # trained on lowercase text
+            texts = [t.lower() for t in texts]
         ids = [np.asarray(src_vocab.encode(t), dtype=np.int64) for t in texts]
         search = "beam" if meta["beam"] > 1 else "greedy"
         hyps = decode(model, ids, search=search, beam_width=meta["beam"], max_length=meta["max_length"],
