@@ -104,3 +104,13 @@ def test_malformed_csv_gets_one_line_naming_file_and_line(folder, text, message)
 def test_training_clips_of_a_single_label_are_refused(folder):
     with pytest.raises(DataError, match=r"the training clips have 1 label\(s\) \(wave\); a classifier needs"):
         load_clip_csv(_csv(folder, GOOD.replace("clap", "wave")))
+
+
+def test_without_a_split_column_each_split_keeps_the_label_mix(tmp_path):
+    from rnnkit.tasks.vision.manifest import Row, assign_splits
+
+    rows = [Row(i + 2, tmp_path / f"{i}.npy", f"{i}.npy", "left" if i < 30 else "right", None) for i in range(60)]
+    split_of = assign_splits(rows, tmp_path / "clips.csv", seed=3, stratify=True)
+    for split, want in (("train", 24), ("valid", 3), ("test", 3)):
+        labels = [r.value for r in rows if split_of[r.file] == split]
+        assert labels.count("left") == want and labels.count("right") == want

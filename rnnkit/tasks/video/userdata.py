@@ -82,7 +82,7 @@ def load_clip_csv(path: str | Path, seed: int = 0, classes: list[str] | None = N
             raise DataError(f"{path}, line {r.line}: {r.name!r} is listed twice (first on line {seen[r.file]}); "
                             "a clip has one label")
         seen[r.file] = r.line
-    split_of = assign_splits(rows, path, seed)
+    split_of = assign_splits(rows, path, seed, stratify=True)
     clips, shape = {}, None
     for r in rows:
         clip = load_clip(r.file, where=f"{path}, line {r.line}: {r.name}")

@@ -75,8 +75,9 @@ def read_manifest(path: str | Path, value_column: str) -> list[Row]:
 
 
 def assign_splits(rows: list[Row], path: str | Path, seed: int = 0,
-                  shares: tuple[float, float] = (0.8, 0.1)) -> dict[Path, str]:
-    """Each distinct file's split: from the split column, else a seeded 80/10/10 shuffle by file."""
+                  shares: tuple[float, float] = (0.8, 0.1), stratify: bool = False) -> dict[Path, str]:
+    """Each distinct file's split: from the split column, else a seeded 80/10/10 shuffle by file;
+    `stratify` keeps each label's share about the same in every split (rows' `value` is the label)."""
     files = list(dict.fromkeys(r.file for r in rows))
     if rows[0].split is not None:
         split_of: dict[Path, str] = {}
@@ -87,7 +88,7 @@ def assign_splits(rows: list[Row], path: str | Path, seed: int = 0,
     else:
         if len(files) < 3:
             raise DataError(f"{path}: {len(files)} distinct file(s); at least 3 are needed for train, valid and test")
-        order = np.random.default_rng(seed).permutation(len(files))
+        order = _shuffled(files, {r.file: r.value for r in rows} if stratify else None, seed)
         n_train = max(1, min(len(files) - 2, round(len(files) * shares[0])))
         n_val = max(1, min(len(files) - n_train - 1, round(len(files) * shares[1])))
         split_of = {}
@@ -97,3 +98,20 @@ def assign_splits(rows: list[Row], path: str | Path, seed: int = 0,
     if empty:
         raise DataError(f"{path}: the {' and '.join(empty)} split(s) have no file; give each split at least one")
     return split_of
+
+
+def _shuffled(files: list[Path], label_of: dict[Path, str] | None, seed: int) -> np.ndarray:
+    """A seeded order of the files; with labels, each label's files spread evenly along it (each file
+    ranked by its place within its own label), so any cut of the order keeps the label mix."""
+    rng = np.random.default_rng(seed)
+    if label_of is None:
+        return rng.permutation(len(files))
+    groups: dict[str, list[int]] = {}
+    for i, f in enumerate(files):
+        groups.setdefault(label_of[f], []).append(i)
+    keys = []
+    for label in sorted(groups):
+        members = groups[label]
+        for k, j in enumerate(rng.permutation(len(members))):
+            keys.append(((k + 0.5) / len(members), rng.random(), members[j]))
+    return np.array([i for *_, i in sorted(keys)])
