@@ -110,7 +110,8 @@ def test_without_a_split_column_each_split_keeps_the_label_mix(tmp_path):
     from rnnkit.tasks.vision.manifest import Row, assign_splits
 
     rows = [Row(i + 2, tmp_path / f"{i}.npy", f"{i}.npy", "left" if i < 30 else "right", None) for i in range(60)]
-    split_of = assign_splits(rows, tmp_path / "clips.csv", seed=3, stratify=True)
-    for split, want in (("train", 24), ("valid", 3), ("test", 3)):
-        labels = [r.value for r in rows if split_of[r.file] == split]
-        assert labels.count("left") == want and labels.count("right") == want
+    for seed in range(10):
+        split_of = assign_splits(rows, tmp_path / "clips.csv", seed=seed, stratify=True)
+        for split, want in (("train", 24), ("valid", 3), ("test", 3)):
+            labels = [r.value for r in rows if split_of[r.file] == split]
+            assert labels.count("left") == want and labels.count("right") == want, (seed, split, labels)
