@@ -106,6 +106,8 @@ def assemble(task, args: argparse.Namespace, toml: dict[str, Any], toml_path: Pa
         q = task.quick()
         train_values.update(q.get("train", {}))
         task_values.update(q.get("task", {}))
+        if explicit_task.get("data") is None:   # settings of the embedded data only (e.g. a smaller corpus)
+            task_values.update(q.get("default_data", {}))
     _known(TrainConfig, toml.get("train", {}), where)
     _known(task.config_class, toml.get(task.name, {}), where)
     train_values.update(explicit_train)

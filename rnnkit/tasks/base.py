@@ -64,7 +64,8 @@ class Task(Protocol):
         ...
 
     def quick(self) -> dict[str, dict[str, Any]]:
-        """`--quick` settings, {"train": {...}, "task": {...}}: a run of about a minute for tests."""
+        """`--quick` settings, {"train": {...}, "task": {...}, "default_data": {...}}: a run of about a minute
+        for tests; "default_data" holds task settings that apply only to the embedded data (no --data)."""
         ...
 
     def build_data(self, cfg: TaskConfig, train: TrainConfig, meta: dict[str, Any] | None = None) -> TaskData:

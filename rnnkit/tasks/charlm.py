@@ -58,9 +58,7 @@ class CharLMConfig(TaskConfig):
     def validate(self) -> None:
         if self.data is not None:
             self.data = str(Path(self.data).expanduser().resolve())   # the saved config works from anywhere
-            if self.works == QUICK_WORKS:   # --quick's subset of the default corpus: the user's data replaces it
-                self.works = None
-            elif self.works is not None:
+            if self.works is not None:
                 raise ConfigError("--works selects Shakespeare works; it cannot be combined with --data")
         if self.valid_fraction + self.test_fraction >= 0.5:
             raise ConfigError("valid_fraction + test_fraction must be < 0.5 so that most text is for training")
@@ -118,7 +116,7 @@ class CharLM:
                 "eval_every": 500, "checkpoint_every": 250}
 
     def quick(self) -> dict[str, dict[str, Any]]:
-        return {"task": {"works": QUICK_WORKS, "hidden": 128, "embed": 32},
+        return {"task": {"hidden": 128, "embed": 32}, "default_data": {"works": QUICK_WORKS},
                 "train": {"k1": 32, "batch_size": 32, "max_steps": 300, "eval_every": 100, "lr": 5e-3,
                           "schedule": "constant"}}
 

@@ -91,8 +91,8 @@ class Translate:
                 "eval_every": 0, "checkpoint_every": 500}
 
     def quick(self) -> dict[str, dict[str, Any]]:
-        return {"task": {"numbers": 3000, "max_number": 9999, "hidden": 64, "embed": 32, "baseline": False,
-                         "beam": 3, "heatmaps": 2},
+        return {"task": {"hidden": 64, "embed": 32, "baseline": False, "beam": 3, "heatmaps": 2},
+                "default_data": {"numbers": 3000, "max_number": 9999},
                 "train": {"epochs": 4, "batch_size": 32, "lr": 5e-3,
                           "threads": 1}}   # small matrices: a second thread costs more than it gives
 
