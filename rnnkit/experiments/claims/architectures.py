@@ -32,6 +32,12 @@ METHOD = (
     "Every model is trained with Adam (lr 1e-2) and scored on held-out data: 360 digits never trained on, "
     "and the last tenth of the source text."
 )
+NOTES = [
+    "These are small, fast demonstrations. The applications show each architecture at full size on real data, "
+    "each against a baseline of the same run (README, Applications): many-to-one in `rnnkit train --task "
+    "sentiment`, `seqclass` and `video`; one-to-many in `caption`; many-to-many in `charlm` and `asr`; the "
+    "encoder-decoder with and without attention in `translate`.",
+]
 THRESHOLD = {
     "many_to_one_min_accuracy": 0.85,    # digit classification (chance 0.1)
     "one_to_many_min_exact": 0.8,        # share of test digits whose name is spelled exactly
