@@ -29,8 +29,9 @@ class SeqClassConfig(TaskConfig):
     valid_fraction: float = option(0.1, "stratified share of the training series held out to pick the best "
                                    "epoch", low=0.0, high=0.5, low_open=True)
     bidirectional: bool = option(True, "read each series in both directions")
-    pooling: str = option("mean", "series features from the per-step outputs: the last states, or the mean or "
-                          "max over the real steps (never the padding)", choices=("last", "mean", "max"))
+    pooling: str = option("max", "series features from the per-step outputs: the last states, or the mean or "
+                          "max over the real steps (never the padding); max measured best (README)",
+                          choices=("last", "mean", "max"))
     noise: float = option(0.0, "training only: Gaussian jitter (in standard deviations) added to the inputs",
                           low=0.0, high=1.0)
     baselines: str = option(",".join(BASELINES), "1-nearest-neighbour baselines measured in the same run: dtw "
