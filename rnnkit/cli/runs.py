@@ -47,18 +47,22 @@ def run_config(task, task_cfg, train_cfg: TrainConfig) -> dict[str, Any]:
 
 
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to mix two runs in one folder unless asked to resume or to start over. A folder whose run
-    stopped before its first checkpoint (e.g. a bad flag found at startup) holds nothing to keep: reused."""
-    holds_run = (out / "checkpoints").exists() or (out / "metrics.json").exists()
+    """Refuse to mix two runs in one folder unless asked to resume or to start over. (A run that has not
+    checkpointed yet may still be running, so its folder is refused too, with a hint.)"""
+    holds_run = (out / "config.json").exists() or (out / "checkpoints").exists()
+    started = (out / "checkpoints" / "last").exists() or (out / "metrics.json").exists()
     if resume:
         if not (out / "checkpoints" / "last").exists():
-            raise ConfigError(f"nothing to resume in {out}: it has no checkpoints/last (start the run without "
-                              "--resume)")
+            hint = "start it again with --overwrite" if holds_run else "start the run without --resume"
+            raise ConfigError(f"nothing to resume in {out}: it has no checkpoints/last ({hint})")
         return
     if holds_run and not overwrite:
+        if not started:
+            raise ConfigError(f"{out} holds a run that has not saved a checkpoint (still starting, or it stopped "
+                              "early): if none is running there, pass --overwrite to start over")
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it, --overwrite to start over, "
                           "or choose another --out")
-    if holds_run or (out / "config.json").exists():
+    if holds_run:
         for name in OWNED:   # only what rnnkit wrote there
             p = out / name
             if p.is_dir():

@@ -7,6 +7,10 @@ single GEMMs or reductions. Only the recurrence itself runs step by step, in a "
 into preallocated buffers: the compiled loops of `rnnkit.engines.native` on CPU, or the same loops
 written with torch ops (each cell module's `forward_loop` / `backward_loop`) on any device.
 
+The hand-written backward covers first derivatives; `hand_backward` (end of this module) hands
+backward(create_graph=True) to the reference engine's autograd graph, so second derivatives are exact too
+(at the reference engine's cost: with checkpointing, the whole sequence's graph).
+
 Checkpointing across time (`checkpoint=k`): the forward keeps only the outputs and the state every k
 steps; the backward recomputes one k-step segment at a time (its input projection and its forward
 loop) and backpropagates through it, so the stored activations drop from about 7H floats per token
@@ -216,7 +220,10 @@ def save_inputs(ctx, mode: str, inputs: Sequence[Tensor | None], *extra: Tensor 
 
 
 def unflatten(mode: str, inputs: Sequence[Tensor | None]) -> tuple[Tensor, tuple[Tensor, ...], DirectionWeights]:
-    """(x, h0[, c0], w_ih, w_hh, b_ih, b_hh[, w_hr], *layer-norm tensors) -> an engine's arguments."""
+    """(x, h0[, c0], w_ih, w_hh, b_ih, b_hh[, w_hr], *layer-norm tensors) -> an engine's arguments.
+
+    The order is the one every Function's forward takes and passes to `save_inputs`; the layer-norm tensors
+    are (weight, bias) pairs for ih, hh (and c for the LSTM), or all None without layer norm."""
     n_state = 2 if mode == "lstm" else 1
     x, state, rest = inputs[0], tuple(inputs[1:1 + n_state]), inputs[1 + n_state:]
     w_hr, ln = (rest[4], rest[5:]) if mode == "lstm" else (None, rest[4:])
@@ -247,9 +254,9 @@ def hand_backward(backward: Callable) -> Callable:
 
     @functools.wraps(backward)
     def run(ctx, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
-        if torch.is_grad_enabled():
-            return differentiable_grads(ctx, grads)
         with torch.autocast(ctx.device_type, enabled=False):
+            if torch.is_grad_enabled():
+                return differentiable_grads(ctx, grads)
             return backward(ctx, *grads)
 
     return run

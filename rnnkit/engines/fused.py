@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.cells.functional import LayerNormParams
-from rnnkit.engines import bptt, fused_elman, fused_gru, fused_lstm, reference
+from rnnkit.engines import amp, bptt, fused_elman, fused_gru, fused_lstm, reference
 from rnnkit.engines.spec import DirectionResult, DirectionWeights
 
 
@@ -44,9 +44,8 @@ def run_direction(
         return eager(mode, x, state, weights, mask, h_dropout, record, checkpoint=checkpoint)
     if record or x.shape[0] == 0 or x.shape[1] == 0:
         return reference.run_direction(mode, x, state, weights, mask, h_dropout, record)
-    device = x.device.type
-    if torch.is_autocast_enabled(device):  # run in autocast's dtype, as torch.nn's kernels do
-        dtype = torch.get_autocast_dtype(device)
+    device, dtype = x.device.type, amp.autocast_dtype(x.device.type)
+    if amp.lowers(x, dtype):  # run in autocast's dtype, as torch.nn's kernels do (float64 stays float64)
         with torch.autocast(device, enabled=False):
             return run_direction(mode, x.to(dtype), tuple(s.to(dtype) for s in state), _cast(weights, dtype), mask,
                                  h_dropout, checkpoint=checkpoint)
@@ -61,6 +60,8 @@ def run_direction(
 
 
 def _cast(weights: DirectionWeights, dtype: torch.dtype) -> DirectionWeights:
+    """Every weight (and layer-norm gain) in `dtype`; the casts are differentiable, so gradients reach the
+    float32 parameters."""
     def cast(t):
         return t if t is None else t.to(dtype)
 

@@ -21,7 +21,7 @@ from torch.nn.utils.rnn import PackedSequence
 from rnnkit import validation as V
 from rnnkit.cells.functional import LayerNormParams
 from rnnkit.cells.init import check_recurrent_init, forget_bias_, orthogonal_recurrent_, uniform_
-from rnnkit.engines import resolve_engine
+from rnnkit.engines import amp, resolve_engine
 from rnnkit.engines.spec import DirectionWeights
 from rnnkit.layers import lengths as L
 from rnnkit.layers.record import Record
@@ -202,7 +202,7 @@ class RecurrentLayer(nn.Module):
         if self.bidirectional:
             raise ValueError("step() needs a unidirectional layer: a bidirectional one must see the "
                              "whole sequence before its backward direction can start")
-        if self.training and self.recurrent_dropout > 0 and self._kept_masks is None:
+        if self.training and self.recurrent_dropout > 0 and getattr(self, "_kept_masks", None) is None:
             raise ValueError("step() in training with recurrent_dropout needs one mask per sequence across calls: "
                              "call it inside `with layer.recurrent_dropout_scope():` (one block per sequence), "
                              "or call .eval() first")
@@ -264,7 +264,7 @@ class RecurrentLayer(nn.Module):
         p = self.recurrent_dropout
         if not (self.training and p > 0):
             return None
-        kept = self._kept_masks
+        kept = getattr(self, "_kept_masks", None)   # absent on a layer pickled by an older rnnkit
         if kept is not None and k in kept:
             if kept[k].shape[0] != x.shape[1]:
                 raise ValueError(f"recurrent_dropout_scope() keeps masks for batch size {kept[k].shape[0]}, got a "
@@ -318,8 +318,11 @@ class RecurrentLayer(nn.Module):
         else:
             given = (hx,)
         out = []
+        low = amp.autocast_dtype(x.device.type)
         for name, n, s in zip(names, sizes, given, strict=True):
             V.check_tensor(name, s)
+            if low is not None and isinstance(s, Tensor) and s.dtype == low and amp.lowers(x, low):
+                s = s.to(x.dtype)   # a state an engine returned under autocast, handed back
             V.check_floating(name, s, x.dtype)
             V.check_device(name, s, x.device)
             if unbatched:

@@ -15,6 +15,7 @@ the checkpoint, not the training data.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -30,6 +31,7 @@ class TaskConfig(Config):
     """Options every task has; tasks subclass it and add their own."""
 
     section: ClassVar[str] = "task"
+    default_data_only: ClassVar[tuple[str, ...]] = ()   # fields that describe the embedded data, not a --data file
 
     cell: str = option("lstm", "recurrent cell", choices=("elman", "lstm", "gru"))
     hidden: int = option(128, "hidden units per recurrent layer", low=1)
@@ -38,6 +40,13 @@ class TaskConfig(Config):
                             high=0.9)
     engine: str = option("auto", "rnnkit engine that runs the recurrent layers (see rnnkit.engines)",
                          metavar="NAME")
+
+
+    def for_data(self, path: str) -> TaskConfig:
+        """This config for another data file: the fields that only describe the embedded data go back to their
+        defaults (e.g. `evaluate --data` on a model trained on a subset of the default corpus)."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in self.default_data_only}
+        return self.replace(data=path, **defaults)
 
 
 @dataclass

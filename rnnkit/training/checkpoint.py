@@ -16,7 +16,7 @@ corrupt, foreign or mismatched checkpoints with one clear message.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
 import json
 import os
@@ -80,8 +80,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the file the mode open() would
         with os.fdopen(fd, "wb") as f:
+            _open_mode(f.fileno())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -97,11 +97,21 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.close(dfd)
 
 
-@functools.cache
-def _umask() -> int:
-    mask = os.umask(0o022)   # reading the umask means setting it: put it straight back
+def _read_umask() -> int:
+    """The process umask, read once at import (reading it means setting it, so not while threads write)."""
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
+
+
+def _open_mode(fd: int) -> None:
+    """Give a mkstemp file (0600) the mode open() would have given it, where the filesystem allows."""
+    if hasattr(os, "fchmod"):
+        with contextlib.suppress(OSError):   # e.g. a mount without POSIX modes: 0600 still works
+            os.fchmod(fd, 0o666 & ~_UMASK)
 
 
 # ---- loading --------------------------------------------------------------------------------------

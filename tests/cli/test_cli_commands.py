@@ -88,12 +88,17 @@ def test_overwrite_keeps_the_old_run_when_the_new_one_cannot_start(run_dir, caps
     assert (copy / "checkpoints" / "last").is_dir() and (copy / "metrics.json").is_file()
 
 
-def test_a_run_that_failed_before_its_first_checkpoint_does_not_block_its_folder(tmp_path, text_file):
+def test_a_run_without_a_checkpoint_is_refused_with_the_way_out(run_dir, tmp_path, text_file, capsys):
     out = tmp_path / "r"
     out.mkdir()
-    (out / "config.json").write_text("{}")          # what a run stopped at startup leaves behind
-    assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "1",
-                 *TINY]) == 0
+    shutil.copy(run_dir / "config.json", out)        # a run still starting, or one that stopped early
+    args = ["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "1", *TINY]
+    assert main(args) == 2
+    assert "has not saved a checkpoint (still starting, or it stopped early)" in capsys.readouterr().err
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to resume" in err and "start it again with --overwrite" in err
+    assert main([*args, "--overwrite"]) == 0
     assert (out / "checkpoints" / "last").is_dir()
 
 

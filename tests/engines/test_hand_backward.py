@@ -63,3 +63,32 @@ def test_backward_inside_an_autocast_block_runs_in_the_forwards_dtype(cls):
     for a, b in zip(inside, (q.grad for q in layer.parameters()), strict=True):
         assert a.dtype == torch.float32
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("engine", ["auto", "fused", "reference"])
+def test_a_state_returned_under_autocast_can_be_fed_back(engine):
+    from rnnkit.architectures import Seq2Seq
+
+    layer, x = rnnkit.LSTM(3, 4, num_layers=2, engine=engine), torch.randn(5, 2, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _, state = layer(x)
+        out, _ = layer(x, tuple(s.detach() for s in state))          # carried across batches
+        layer.eval()
+        y, state = layer.step(x[0])
+        y, state = layer.step(x[1], state)                           # a decoding loop
+        model = Seq2Seq(src_vocab_size=9, tgt_vocab_size=7, hidden_size=6, layer_options={"engine": engine})
+        logits = model(torch.randint(3, 9, (2, 4)), torch.randint(0, 7, (2, 5))).logits
+    assert out.shape == (5, 2, 4) and y.shape == (2, 4) and logits.shape == (2, 5, 7)
+
+
+def test_autocast_leaves_a_float64_layer_in_float64():
+    layer = rnnkit.GRU(3, 4, dtype=torch.float64, engine="fused")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, h = layer(torch.randn(5, 2, 3, dtype=torch.float64))
+    assert out.dtype == h.dtype == torch.float64
+
+
+def test_the_fused_engine_runs_on_the_meta_device():
+    layer = rnnkit.LSTM(3, 4, engine="fused", device="meta")
+    out, _ = layer(torch.randn(5, 2, 3, device="meta"))
+    assert out.device.type == "meta" and out.shape == (5, 2, 4)

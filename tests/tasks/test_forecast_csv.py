@@ -126,3 +126,9 @@ def test_utc_offsets_are_converted_to_utc_and_stay_equally_spaced_across_a_clock
     s = read_series_csv(write(tmp_path, "time,load\n" + "\n".join(rows) + "\n"))
     assert s.unit == "s" and s.step == 3600 and s.target.tolist() == [1, 2, 3, 4]
     assert str(s.time[0]) == "2023-03-25T23:00:00"
+
+
+def test_mixing_timestamps_with_and_without_a_utc_offset_is_refused(tmp_path):
+    path = write(tmp_path, "time,load\n2023-03-26T00:00:00+01:00,1\n2023-03-26T01:00:00,2\n")
+    with pytest.raises(DataError, match=r"line 3, column 'time': .* lacks a UTC offset, unlike the rows before it"):
+        read_series_csv(path)

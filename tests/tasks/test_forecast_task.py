@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from rnnkit.cli.main import main
 from rnnkit.cli.runs import load_trained
 from rnnkit.tasks import get_task
+from rnnkit.training.errors import DataError
 
 QUIET = ["--threads", "1", "--no-progress", "--no-tensorboard", "--no-plots"]
 
@@ -135,3 +137,17 @@ def test_log_transform_of_a_series_with_negative_values_is_refused_in_one_line(t
     assert main(["train", "--task", "forecast", "--data", str(walk), "--transform", "log",
                  "--out", str(tmp_path / "run"), *QUIET]) == 2
     assert "--transform log needs positive target values" in capsys.readouterr().err
+
+
+def test_a_fractional_time_step_fits_its_model_despite_rounding(tmp_path):
+    from rnnkit.tasks.forecast.csv_format import read_series_csv
+    from rnnkit.tasks.forecast.task import check_fits_model
+
+    whole, part = tmp_path / "whole.csv", tmp_path / "part.csv"
+    whole.write_text("time,y\n" + "".join(f"{i / 10},{i % 7}\n" for i in range(1000)), encoding="utf-8")
+    part.write_text("time,y\n" + "".join(f"{i / 10},{i % 7}\n" for i in range(60)), encoding="utf-8")
+    trained, recent = read_series_csv(whole), read_series_csv(part)
+    meta = {"target": "y", "covariates": [], "unit": trained.unit, "step": trained.step}
+    check_fits_model(recent, meta, str(part))         # 0.1 and 0.1 with other last bits: the same step
+    with pytest.raises(DataError, match=r"one step is 0.2, but the model was trained on steps of 0.1"):
+        check_fits_model(dataclasses.replace(recent, step=0.2), meta, str(part))

@@ -104,3 +104,11 @@ def test_language_flags_with_a_data_file_are_refused():
 
     with pytest.raises(ConfigError, match=r"--source-lang and --target-lang choose the languages of the default"):
         TranslateConfig(data="pairs.tsv", target_lang="de").validate()
+
+
+def test_a_config_for_another_data_file_drops_the_default_datas_languages():
+    from rnnkit.tasks.translate.config import TranslateConfig
+
+    cfg = TranslateConfig(source_lang="de", target_lang="en")     # a model of the default data, de -> en
+    other = cfg.for_data("pairs.tsv")                              # evaluate --data pairs.tsv
+    assert other.data.endswith("pairs.tsv") and (other.source_lang, other.target_lang) == ("en", "fr")

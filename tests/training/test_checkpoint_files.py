@@ -84,8 +84,8 @@ def test_optimizer_state_round_trips_through_json_and_safetensors(tmp_path, make
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_checkpoint_files_get_the_mode_the_umask_allows_not_mkstemps_0600(tmp_path):
-    from rnnkit.training.checkpoint import _umask
+    from rnnkit.training.checkpoint import _UMASK
 
     folder = save_checkpoint(tmp_path / "ck", {"w": torch.ones(3)}, {}, {"trainer": {"step": 1}})
     files = [f for f in folder.iterdir() if f.is_file()]
-    assert files and all(f.stat().st_mode & 0o777 == 0o666 & ~_umask() for f in files)
+    assert files and all(f.stat().st_mode & 0o777 == 0o666 & ~_UMASK for f in files)

@@ -36,10 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None:
         if not hasattr(task_cfg, "data"):
             raise ConfigError(f"task {t.task.name} takes no --data")
-        changes = {"data": str(args.data)}
-        if getattr(task_cfg, "works", None):
-            changes["works"] = None    # a selection of the default corpus does not apply to other data
-        task_cfg = task_cfg.replace(**changes)
+        task_cfg = task_cfg.for_data(str(args.data))
     data = t.task.build_data(task_cfg, t.train_cfg, meta=t.meta)
     metrics = t.task.evaluate(t.model, data, args.split)
     baselines = {} if args.no_baselines else t.task.baselines(data, args.split)

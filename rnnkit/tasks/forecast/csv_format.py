@@ -122,7 +122,7 @@ def _read_rows(reader, path: Path, time_column: str, target: str | None, covaria
     names = [target, *covariates]
     col = {h: i for i, h in enumerate(header)}
     lines, stamps, values = [], [], []
-    datetime_like = None
+    datetime_like = offsets = None
     for row in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
@@ -130,6 +130,13 @@ def _read_rows(reader, path: Path, time_column: str, target: str | None, covaria
         if len(row) != len(header):
             raise DataError(f"{path}, line {line}: expected {len(header)} fields, got {len(row)}")
         stamp, is_dt = _timestamp(row[col[time_column]], path, line, time_column)
+        has_offset = _has_offset(row[col[time_column]].strip().replace(" ", "T"))
+        if offsets is None:
+            offsets = has_offset
+        elif has_offset != offsets:   # UTC and local clock times cannot be put on one axis
+            raise DataError(f"{path}, line {line}, column {time_column!r}: {row[col[time_column]]!r} "
+                            f"{'has' if has_offset else 'lacks'} a UTC offset, unlike the rows before it; give "
+                            "every timestamp an offset or none")
         if datetime_like is None:
             datetime_like = is_dt
         elif is_dt != datetime_like:
@@ -151,9 +158,14 @@ def _read_rows(reader, path: Path, time_column: str, target: str | None, covaria
     return names, lines, stamps, np.array(values, dtype=np.float64), datetime_like
 
 
+def _has_offset(t: str) -> bool:
+    """Whether an ISO datetime ends in a UTC offset (+01:00, -0500, Z)."""
+    return "T" in t and re.search(r"(Z|[+-]\d\d(:?\d\d)?)$", t) is not None
+
+
 def _utc(t: str) -> str:
     """An ISO datetime with a UTC offset as the naive UTC datetime it means; other text unchanged."""
-    if "T" not in t or not re.search(r"(Z|[+-]\d\d(:?\d\d)?)$", t):
+    if not _has_offset(t):
         return t
     stamp = datetime.fromisoformat(t)
     return stamp.astimezone(UTC).replace(tzinfo=None).isoformat()

@@ -115,6 +115,18 @@ def format_time(t, with_time: bool = False) -> str:
     return f"{float(t):g}"
 
 
+def step_text(unit: str, step: float) -> str:
+    """A time step in words: 1 month, 30 minutes, 2 (plain numbers)."""
+    if unit == "M":
+        return f"{step:g} month{'s' if step != 1 else ''}"
+    if unit == "s":
+        for size, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+            if step % size == 0:
+                n = step // size
+                return f"{n:g} {name}{'s' if n != 1 else ''}"
+    return f"{step:g}"
+
+
 def load_embedded(name: str) -> TimeSeries:
     """One of the embedded series by name (see the module docstring)."""
     if name == "airline":

@@ -19,6 +19,7 @@ intervals against the actuals and the error by horizon step.
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from rnnkit.tasks.forecast.baselines import make_baselines
 from rnnkit.tasks.forecast.calibration import interval_scale, rescale
 from rnnkit.tasks.forecast.config import ForecastConfig, Plan, plan
 from rnnkit.tasks.forecast.csv_format import read_forecast_input, read_series_csv
-from rnnkit.tasks.forecast.data import EMBEDDED, TimeSeries, load_embedded, step_index
+from rnnkit.tasks.forecast.data import EMBEDDED, TimeSeries, load_embedded, step_index, step_text
 from rnnkit.tasks.forecast.metrics import mase_scale, summary
 from rnnkit.tasks.forecast.model import build_forecaster, interval_levels
 from rnnkit.tasks.forecast.plots import plot_error_by_horizon, plot_forecasts
@@ -89,21 +90,9 @@ def check_fits_model(series: TimeSeries, meta: dict[str, Any], source: str | Non
     if list(series.covariate_names) != list(meta["covariates"]):
         raise DataError(f"{where}: covariates {list(series.covariate_names)} do not match the model's "
                         f"{meta['covariates']}")
-    if "unit" in meta and (series.unit, float(series.step)) != (meta["unit"], float(meta["step"])):
+    if "unit" in meta and (series.unit != meta["unit"] or not math.isclose(series.step, meta["step"], rel_tol=1e-6)):
         raise DataError(f"{where}: one step is {step_text(series.unit, series.step)}, but the model was trained "
                         f"on steps of {step_text(meta['unit'], meta['step'])}")
-
-
-def step_text(unit: str, step: float) -> str:
-    """A time step in words: 1 month, 30 minutes, 2 (plain numbers)."""
-    if unit == "M":
-        return f"{step:g} month{'s' if step != 1 else ''}"
-    if unit == "s":
-        for size, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
-            if step % size == 0:
-                n = step // size
-                return f"{n:g} {name}{'s' if n != 1 else ''}"
-    return f"{step:g}"
 
 
 def model_inputs(series: TimeSeries, scaler: SeriesScaler, season: int, extra_covariates: np.ndarray | None = None

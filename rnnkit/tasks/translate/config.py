@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from rnnkit.tasks.base import TaskConfig
 from rnnkit.training.config import option
@@ -14,6 +15,8 @@ ATTENTION = ("general", "additive", "dot", "none")
 
 @dataclass
 class TranslateConfig(TaskConfig):
+    default_data_only: ClassVar[tuple[str, ...]] = ("source_lang", "target_lang")
+
     hidden: int = option(128, "hidden units per recurrent layer (encoder, per direction, and decoder)", low=1)
     data: str | None = option(None, "CSV/TSV file with source,target columns (default: number words generated "
                               "by num2words)", metavar="PATH")

@@ -122,7 +122,10 @@ class Video:
     # ---- data ---------------------------------------------------------------------------------------
     def build_data(self, cfg: VideoConfig, train: TrainConfig, meta: dict[str, Any] | None = None) -> TaskData:
         if cfg.data:
-            data = load_clip_csv(cfg.data, cfg.data_seed, classes=meta["classes"] if meta else None)
+            # models trained before stratified splits keep their shuffled split (meta without "split")
+            stratify = meta is None or meta.get("split") == "stratified"
+            data = load_clip_csv(cfg.data, cfg.data_seed, classes=meta["classes"] if meta else None,
+                                 stratify=stratify)
         else:
             data = load_moving_digits(MovingDigitsConfig(
                 motion=cfg.motion, frames=cfg.frames, size=cfg.size, train_size=cfg.train_size,
@@ -131,7 +134,7 @@ class Video:
             raise DataError(f"{cfg.data or 'moving digits'}: frames are {list(data.train.frame_shape)} (C, H, W) but "
                             f"the model was trained on {meta['frame_shape']}")
         meta = meta or {"classes": data.classes, "frame_shape": list(data.train.frame_shape),
-                        "source": cfg.data or f"moving digits ({cfg.motion})"}
+                        "source": cfg.data or f"moving digits ({cfg.motion})", "split": "stratified"}
         counts = ", ".join(f"{len(data.split(s))} {s}" for s in ("train", "valid", "test"))
         summary = f"{data.description}; {counts} clips, classes {', '.join(data.classes)}. Credits: " + \
                   " | ".join(data.credits)

@@ -23,24 +23,26 @@ from rnnkit.tasks.vision.manifest import assign_splits, read_manifest
 from rnnkit.training.errors import DataError
 
 
-def _is_npy(path: str | Path) -> bool:
+def _magic(path: str | Path) -> bytes:
+    """The first 6 bytes: b"\\x93NUMPY" for a .npy file (numpy.save), b"PK..." for a .npz archive."""
     with open(path, "rb") as f:
-        return f.read(6) == b"\x93NUMPY"
+        return f.read(6)
 
 
 def load_clip(path: str | Path, where: str = "") -> np.ndarray:
     """One clip as (T, C, H, W) float32; DataError (one line, naming `where`) when malformed."""
     place = where or str(path)
+    if Path(path).is_dir():
+        raise DataError(f"{place}: is a folder; expected a clip saved with numpy.save (.npy)")
+    if not Path(path).is_file():
+        raise DataError(f"{place}: clip file not found")
+    magic = _magic(path)
+    if not (magic == b"\x93NUMPY" or magic.startswith(b"PK")):   # neither .npy nor .npz (a CSV, an image...)
+        raise DataError(f"{place}: not a .npy file; a clip is an array saved with numpy.save, shape (T, H, W) "
+                        "or (T, H, W, C)")
     try:
         arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{place}: clip file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{place}: is a folder; expected a clip saved with numpy.save (.npy)") from None
     except (ValueError, OSError, EOFError) as e:
-        if "pickle" in str(e) and not _is_npy(path):   # numpy's reading of a CSV, an image, text...
-            raise DataError(f"{place}: not a .npy file; a clip is an array saved with numpy.save, shape (T, H, W) "
-                            "or (T, H, W, C)") from None
         raise DataError(f"{place}: not a NumPy .npy array of numbers ({' '.join(str(e).split())})") from None
     if not isinstance(arr, np.ndarray):
         raise DataError(f"{place}: expected one array in a .npy file, got an .npz archive")
@@ -72,8 +74,10 @@ def stack_clips(clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return out, lengths
 
 
-def load_clip_csv(path: str | Path, seed: int = 0, classes: list[str] | None = None) -> VideoData:
-    """The clips a `file,label[,split]` CSV lists, split three ways; `classes` (a trained model's) fixes the ids."""
+def load_clip_csv(path: str | Path, seed: int = 0, classes: list[str] | None = None,
+                  stratify: bool = True) -> VideoData:
+    """The clips a `file,label[,split]` CSV lists, split three ways (without a split column: seeded, and
+    stratified by label unless `stratify` is False); `classes` (a trained model's) fixes the ids."""
     path = Path(path)
     rows = read_manifest(path, "label")
     seen: dict[Path, int] = {}
@@ -82,7 +86,7 @@ def load_clip_csv(path: str | Path, seed: int = 0, classes: list[str] | None = N
             raise DataError(f"{path}, line {r.line}: {r.name!r} is listed twice (first on line {seen[r.file]}); "
                             "a clip has one label")
         seen[r.file] = r.line
-    split_of = assign_splits(rows, path, seed, stratify=True)
+    split_of = assign_splits(rows, path, seed, stratify=stratify)
     clips, shape = {}, None
     for r in rows:
         clip = load_clip(r.file, where=f"{path}, line {r.line}: {r.name}")
