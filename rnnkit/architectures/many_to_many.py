@@ -63,9 +63,14 @@ class ManyToMany(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(self.rnn.output_size * (2 if config.bidirectional else 1), config.output_size)
 
-    def forward(self, x: Tensor, lengths: Tensor | list[int] | None = None, state: State | None = None
+    def forward(self, x: Tensor, state: State | None = None, lengths: Tensor | list[int] | None = None
                 ) -> tuple[Tensor, State]:
-        """x: (B, T, I) or (B, T) tokens; state: the layer's (h_0[, c_0]) -> (outputs (B, T, O), final state)."""
+        """x: (B, T, I) or (B, T) tokens; state: the layer's (h_0[, c_0]) -> (outputs (B, T, O), final state).
+
+        `model(x, state)` like the layers and `LanguageModel`, so TBPTT can carry the state across batches."""
+        if isinstance(state, list) or (isinstance(state, Tensor) and not state.is_floating_point()):
+            raise TypeError("ManyToMany(x, state=None, lengths=None): the second argument is the recurrent state; "
+                            "pass lengths by keyword (lengths=...)")
         e = self.input(x)                                               # (B, T, E)
         out, state = self.rnn(e, state, lengths=lengths_tensor(lengths, e))  # (B, T, D*H)
         return self.head(self.drop(out)), state                         # (B, T, O)

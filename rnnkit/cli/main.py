@@ -94,7 +94,8 @@ def _peek_task(argv: list[str]):
         from pathlib import Path
 
         try:
-            name = json.loads((Path(_value(argv, "--out")) / "config.json").read_text(encoding="utf-8")).get("task")
+            saved = json.loads((Path(_value(argv, "--out")) / "config.json").read_text(encoding="utf-8"))
+            name = saved.get("task_source", saved.get("task"))
         except (OSError, ValueError, AttributeError):
             return None
     if not isinstance(name, str):

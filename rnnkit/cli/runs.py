@@ -41,9 +41,13 @@ def read_json(path: Path, what: str) -> Any:
         raise ConfigError(f"{path}: corrupt {what} ({e})") from None
 
 
-def run_config(task, task_cfg, train_cfg: TrainConfig) -> dict[str, Any]:
-    return {"task": task.name, "task_config": task_cfg.to_dict(), "train": train_cfg.to_dict(),
-            "rnnkit_version": rnnkit.__version__}
+def run_config(task, task_cfg, train_cfg: TrainConfig, source: str | None = None) -> dict[str, Any]:
+    """config.json; `source` is the task's import path when it was named by one (`--task mypkg.tasks:Mine`)."""
+    doc = {"task": task.name, "task_config": task_cfg.to_dict(), "train": train_cfg.to_dict(),
+           "rnnkit_version": rnnkit.__version__}
+    if source is not None and source != task.name:
+        doc["task_source"] = source
+    return doc
 
 
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
@@ -98,7 +102,7 @@ def load_trained(path: str | Path, device: str = "auto") -> Trained:
     if "task" not in run:
         raise CheckpointError(f"{folder} was not written by `rnnkit train` (no task recorded); load it with "
                               "rnnkit.training.load_checkpoint instead")
-    task = get_task(run["task"])
+    task = get_task(run.get("task_source", run["task"]))
     task_cfg = task.config_class.from_dict(run["task_config"], str(folder))
     train_cfg = TrainConfig.from_dict(run["train"], str(folder))
     model = build_model(task, task_cfg, ck.meta["task_meta"])

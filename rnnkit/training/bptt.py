@@ -55,6 +55,25 @@ class Stepper(Protocol):
 SequenceLoss = Callable[[nn.Module, Any], tuple[Tensor, Any]]
 
 
+def loss_result(result: Any, who: str) -> tuple[Tensor, int]:
+    """A loss function's `(loss_sum, count)`, checked: a scalar tensor that requires grad (the summed loss of
+    the targets) and their number. A mean alone, or a loss of another shape, is a clear TypeError."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError(f"{who} must return (loss_sum, count): the loss summed over the targets and their number, "
+                        f"got {type(result).__name__}")
+    loss_sum, count = result
+    if not isinstance(loss_sum, Tensor) or loss_sum.dim() != 0:
+        shape = tuple(loss_sum.shape) if isinstance(loss_sum, Tensor) else type(loss_sum).__name__
+        raise TypeError(f"{who}: loss_sum must be a scalar tensor (e.g. cross_entropy(..., reduction='sum')), "
+                        f"got {shape}")
+    try:
+        count = int(count)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{who}: count must be the number of targets (an int or a scalar tensor), got "
+                        f"{type(count).__name__}") from None
+    return loss_sum, count
+
+
 class FullBPTT:
     """Back-propagation through time over each whole batch; nothing is carried between batches.
 
@@ -68,8 +87,7 @@ class FullBPTT:
     def update(self, model: nn.Module, batch: Any, *, grad_scale: float = 1.0,
                autocast: AutocastFactory = nullcontext) -> UpdateResult:
         with autocast():
-            loss_sum, count = self.loss_fn(model, batch)
-        count = int(count)
+            loss_sum, count = loss_result(self.loss_fn(model, batch), "FullBPTT's loss_fn(model, batch)")
         if count == 0:
             return UpdateResult(0.0, 0)
         (loss_sum * (grad_scale / count)).backward()
@@ -91,5 +109,5 @@ class FullBPTT:
     def probe(self, model: nn.Module, batch: Any, *,
               autocast: AutocastFactory = nullcontext) -> tuple[Tensor, Tensor | None]:
         with autocast():
-            loss_sum, count = self.loss_fn(model, batch)
-        return loss_sum / max(int(count), 1), None
+            loss_sum, count = loss_result(self.loss_fn(model, batch), "FullBPTT's loss_fn(model, batch)")
+        return loss_sum / max(count, 1), None

@@ -1,5 +1,10 @@
 """Trainer callbacks: progress bar, CSV and TensorBoard logs, plots. Each hook receives the trainer.
 
+`default_callbacks(config, run_dir)` gives what `rnnkit train` uses, laid out as a run folder
+(run_dir/logs/*.csv, run_dir/logs/tb, run_dir/plots) and switched by the config's `progress`,
+`tensorboard` and `plots`; a `Trainer` runs only the callbacks it is given:
+`Trainer(model, config, data, stepper, run_dir=run, callbacks=default_callbacks(config, run))`.
+
 Hooks: `on_fit_start` (after a resume has restored the state), `on_update(row)` after every update,
 `on_probe(result)` after a diagnostic probe, `on_eval(metrics)`, `on_fit_end` (training completed) and
 `close` (always, also after an error or an interruption). Under torchrun only rank 0 runs the callbacks,
@@ -73,7 +78,8 @@ class ProgressBar(Callback):
 
 
 class CSVLogger(Callback):
-    """logs/train.csv (one row per update), eval.csv, state_grads.csv (per step t) and gates.csv."""
+    """folder/train.csv (one row per update), eval.csv, state_grads.csv (per step t) and gates.csv (a run
+    folder's are in run_dir/logs)."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
@@ -99,7 +105,7 @@ class CSVLogger(Callback):
 
 
 class TensorBoardLogger(Callback):
-    """The same numbers as the CSV logs, as TensorBoard scalars under logs/tb."""
+    """The same numbers as the CSV logs, as TensorBoard scalars in `folder` (a run folder's: run_dir/logs/tb)."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder, self.tb = Path(folder), None
@@ -129,7 +135,8 @@ class TensorBoardLogger(Callback):
 
 
 class Plotter(Callback):
-    """matplotlib figures of the logs in plots/ when training completes."""
+    """matplotlib figures of run_dir/logs/*.csv (what CSVLogger(run_dir / "logs") writes) in run_dir/plots
+    when training completes."""
 
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
@@ -138,3 +145,17 @@ class Plotter(Callback):
         from rnnkit.training.plots import plot_run
 
         plot_run(self.run_dir)
+
+
+def default_callbacks(config, run_dir: str | Path | None) -> list[Callback]:
+    """The progress bar and, with a run folder, its CSV logs, TensorBoard logs and plots, as the config's
+    `progress`, `tensorboard` and `plots` ask."""
+    callbacks: list[Callback] = [ProgressBar(config.progress)]
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        callbacks.append(CSVLogger(run_dir / "logs"))
+        if config.tensorboard:
+            callbacks.append(TensorBoardLogger(run_dir / "logs" / "tb"))
+        if config.plots:
+            callbacks.append(Plotter(run_dir))
+    return callbacks

@@ -141,9 +141,11 @@ class TrainConfig(Config):
     diagnostics_every: int = option(0, "updates between diagnostic probes: per-step ||dL/dh_t|| and gate "
                                     "saturation (0: off)", low=0)
     threads: int | None = option(None, "torch CPU threads (default: torch's choice)", low=1)
-    progress: bool = option(True, "show a progress bar with loss, throughput and ETA")
-    tensorboard: bool = option(True, "also log to TensorBoard (logs/tb)")
-    plots: bool = option(True, "draw matplotlib plots of the logs at the end (plots/)")
+    progress: bool = option(True, "show a progress bar with loss, throughput and ETA (rnnkit train; in Python, "
+                            "via callbacks=default_callbacks(config, run_dir))")
+    tensorboard: bool = option(True, "also log to TensorBoard (logs/tb; in Python, via default_callbacks)")
+    plots: bool = option(True, "draw matplotlib plots of the logs at the end (plots/; in Python, via "
+                         "default_callbacks)")
 
     def validate(self) -> None:
         if self.k2 is not None and self.k2 < self.k1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -51,6 +51,31 @@ class BatchSource(Protocol):
     def __len__(self) -> int: ...
 
     def epoch(self, index: int, start: int = 0) -> Iterator: ...
+
+
+class BatchList:
+    """A fixed list of batches, served in the same order every epoch: the simplest BatchSource (the Trainer
+    wraps a list or tuple of batches in one). Batches with a `.to(device)` method are moved to the device."""
+
+    def __init__(self, batches: Sequence) -> None:
+        self.batches = list(batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def epoch(self, index: int, start: int = 0) -> Iterator:
+        return iter(self.batches[start:])
+
+
+def as_source(data) -> BatchSource:
+    """`data` as a BatchSource: itself, or a BatchList of a list/tuple; anything else is a clear TypeError."""
+    if isinstance(data, (list, tuple)):
+        return BatchList(data)
+    if not (hasattr(data, "epoch") and hasattr(data, "__len__")):
+        raise TypeError(f"data must be a list of batches or a BatchSource (len() and epoch(index, start) -> the "
+                        f"batches of that epoch from `start`, so a resumed run continues mid-epoch), got "
+                        f"{type(data).__name__}; see rnnkit.training.streams")
+    return data
 
 
 class ContiguousStream:

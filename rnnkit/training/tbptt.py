@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from rnnkit.training import state as S
-from rnnkit.training.bptt import AutocastFactory, UpdateResult
+from rnnkit.training.bptt import AutocastFactory, UpdateResult, loss_result
 from rnnkit.training.errors import CheckpointError
 from rnnkit.training.streams import StreamBatch
 
@@ -199,9 +199,9 @@ class TBPTT:
             link = self._links[-1]
             link.end, link.t_end = self._state, t0 + b
             if y is not None:
-                loss_sum, n = self.loss_fn(out, y[:, a:b])
+                loss_sum, n = loss_result(self.loss_fn(out, y[:, a:b]), "TBPTT's loss_fn(output, target)")
                 link.loss = loss_sum if link.loss is None else link.loss + loss_sum
-                count += int(n)
+                count += n
         self._t = t0 + T
         return count
 

@@ -51,7 +51,7 @@ from rnnkit.training.errors import (
 from rnnkit.training.optim import build_optimizer, build_scheduler
 from rnnkit.training.runtime import Precision, resolve_device, rng_state, seed_everything, set_rng_state
 from rnnkit.training.sharding import EMPTY, shard_source
-from rnnkit.training.streams import BatchSource
+from rnnkit.training.streams import BatchSource, as_source
 
 
 @dataclass
@@ -84,11 +84,12 @@ class Trainer:
             rank 0 trains); True (default) joins the process group when torchrun started several processes.
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig, data: BatchSource, stepper: Stepper, *,
+    def __init__(self, model: nn.Module, config: TrainConfig, data: BatchSource | Sequence, stepper: Stepper, *,
                  evaluate: Callable[[nn.Module], dict[str, float]] | None = None, primary: str = "loss",
                  higher_is_better: bool = False, run_dir: str | Path | None = None,
                  run_config: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
                  callbacks: Sequence[Callback] = (), distributed: bool = True) -> None:
+        data = as_source(data)   # a list of batches works as it is
         self.model, self.config, self.data, self.stepper = model, config, data, stepper
         self.evaluate, self.primary, self.higher_is_better = evaluate, primary, higher_is_better
         self.run_dir = Path(run_dir) if run_dir is not None else None

@@ -20,7 +20,7 @@ from rnnkit.architectures import (
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_tagger_shapes(cell, bidirectional):
     m = ManyToMany(input_size=3, output_size=5, hidden_size=4, cell=cell, bidirectional=bidirectional, num_layers=2)
-    out, state = m(torch.randn(2, 6, 3), [6, 2])
+    out, state = m(torch.randn(2, 6, 3), lengths=[6, 2])
     assert out.shape == (2, 6, 5)
     h = state[0] if cell == "lstm" else state
     assert h.shape == (4 if bidirectional else 2, 2, 4)
@@ -44,7 +44,7 @@ def test_bidirectional_tagger_real_steps_ignore_padding():
     x = torch.randn(2, 6, 3)
     y = x.clone()
     y[1, 3:] = 100.0
-    assert torch.equal(m(x, [6, 3])[0][1, :3], m(y, [6, 3])[0][1, :3])
+    assert torch.equal(m(x, lengths=[6, 3])[0][1, :3], m(y, lengths=[6, 3])[0][1, :3])
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -123,3 +123,14 @@ def test_sequence_accuracy_counts_real_steps_only():
     targets = torch.tensor([[1, 2, 3], [1, 0, 0]])
     logits = F.one_hot(torch.tensor([[1, 2, 0], [1, 2, 2]]), 4).float()
     assert sequence_accuracy(logits, targets, [3, 1]).item() == pytest.approx(3 / 4)
+
+
+def test_many_to_many_takes_the_state_second_like_the_layers_and_refuses_positional_lengths():
+    m = ManyToMany(input_size=3, output_size=2, hidden_size=4, cell="gru")
+    x = torch.randn(2, 6, 3)
+    whole, _ = m(x)
+    first, state = m(x[:, :4])
+    second, _ = m(x[:, 4:], state)                 # model(x, state): what TBPTT calls
+    torch.testing.assert_close(torch.cat([first, second], 1), whole)
+    with pytest.raises(TypeError, match=r"pass lengths by keyword"):
+        m(x, [6, 3])

@@ -138,3 +138,20 @@ def test_quick_runs_on_the_users_own_text(tmp_path, text_file):
                  "2", "--no-progress", "--no-tensorboard", "--no-plots"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["task_config"]["works"] is None and config["task_config"]["data"] == str(text_file.resolve())
+
+
+def test_a_task_of_your_own_is_named_by_its_import_path_and_found_again(tmp_path, text_file, monkeypatch, capsys):
+    (tmp_path / "mytasks.py").write_text("from rnnkit.tasks.charlm import CharLM\n\n\n"
+                                         "class MyLM(CharLM):\n    name = 'mylm'\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "mytasks", raising=False)
+    out = tmp_path / "run"
+    assert main(["train", "--task", "mytasks:MyLM", "--data", str(text_file), "--out", str(out), "--max-steps", "2",
+                 *TINY]) == 0
+    assert json.loads((out / "config.json").read_text())["task_source"] == "mytasks:MyLM"
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--no-baselines"]) == 0
+    assert json.loads(capsys.readouterr().out)["task"] == "mylm"
+    assert main(["train", "--task", "mytasks:Nope", "--out", str(tmp_path / "x")]) == 2
+    assert "task 'mytasks:Nope': cannot load it" in capsys.readouterr().err

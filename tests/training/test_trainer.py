@@ -234,3 +234,38 @@ def test_a_trainer_with_distributed_false_stays_in_its_own_process_under_torchru
     state = Trainer(model, TrainConfig(epochs=1, **QUIET), toy_stream(N=12, T=4, dtype=torch.float32), step,
                     distributed=False).fit()
     assert state.finished and state.step == 3
+
+
+def test_a_list_of_batches_trains_and_anything_else_gets_a_clear_error(tmp_path):
+    seed_everything(0)
+    model = ToyStateful("gru", dtype=torch.float32)
+    batches = list(toy_stream(N=24, T=6, dtype=torch.float32).epoch(0))
+    step = FullBPTT(lambda m, b: mse_sum(m(b.x)[0], b.y))
+    state = Trainer(model, TrainConfig(epochs=2, **QUIET), batches, step).fit()
+    assert state.step == 2 * len(batches) and state.finished
+    with pytest.raises(TypeError, match=r"data must be a list of batches or a BatchSource"):
+        Trainer(model, TrainConfig(**QUIET), iter(batches), step)
+
+
+@pytest.mark.parametrize(("loss_fn", "message"), [
+    (lambda m, b: mse_sum(m(b.x)[0], b.y)[0] / 10, r"must return \(loss_sum, count\)"),
+    (lambda m, b: ((m(b.x)[0] - b.y) ** 2, 10), r"loss_sum must be a scalar tensor"),
+    (lambda m, b: (mse_sum(m(b.x)[0], b.y)[0], "ten"), r"count must be the number of targets"),
+])
+def test_a_loss_function_that_returns_the_wrong_thing_is_named(tmp_path, loss_fn, message):
+    model = ToyStateful("gru", dtype=torch.float32)
+    batches = list(toy_stream(N=24, T=6, dtype=torch.float32).epoch(0))
+    with pytest.raises(TypeError, match=r"FullBPTT's loss_fn\(model, batch\)" + ".*" + message):
+        Trainer(model, TrainConfig(epochs=1, **QUIET), batches, FullBPTT(loss_fn)).fit()
+
+
+def test_default_callbacks_lay_out_a_run_folder_as_the_cli_does(tmp_path):
+    from rnnkit.training import default_callbacks
+
+    seed_everything(0)
+    cfg = TrainConfig(epochs=1, progress=False, tensorboard=True, plots=True)
+    model, data = ToyStateful("gru", dtype=torch.float32), toy_stream(N=24, T=6, dtype=torch.float32)
+    Trainer(model, cfg, data, TBPTT(6, 6, mse_sum), run_dir=tmp_path,
+            callbacks=default_callbacks(cfg, tmp_path)).fit()
+    assert (tmp_path / "logs" / "train.csv").is_file() and any((tmp_path / "logs" / "tb").iterdir())
+    assert (tmp_path / "plots" / "training.png").is_file()

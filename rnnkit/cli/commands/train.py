@@ -21,11 +21,12 @@ from rnnkit.cli.runs import (
 )
 from rnnkit.tasks import get_task, task_names
 from rnnkit.training import distributed
-from rnnkit.training.callbacks import CSVLogger, Plotter, ProgressBar, TensorBoardLogger
+from rnnkit.training.callbacks import default_callbacks
 from rnnkit.training.checkpoint import load_checkpoint, load_model_state
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.runtime import Precision, resolve_device, seed_everything
 from rnnkit.training.sharding import shard_source
+from rnnkit.training.tbptt import TBPTT
 from rnnkit.training.trainer import Trainer
 
 EXAMPLES = """examples:
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if name is None and args.resume and out_given is not None:
         if not (out_given / "config.json").exists():
             raise O.ConfigError(f"nothing to resume in {out_given}: it holds no run (start it without --resume)")
-        name = read_json(out_given / "config.json", "run config").get("task")
+        saved = read_json(out_given / "config.json", "run config")
+        name = saved.get("task_source", saved.get("task"))
     if name is None:
         raise O.ConfigError(f"which task? pass --task NAME (available: {', '.join(task_names())})")
     task = get_task(name)
@@ -109,21 +111,16 @@ def run(args: argparse.Namespace) -> int:
     baselines = task.baselines(data, "test") if main else {}
     model = build_model(task, task_cfg, data.meta)
     stepper = task.stepper(task_cfg, train_cfg)
-    bptt = (f"TBPTT(k1={train_cfg.k1}, k2={train_cfg.window})" if train_cfg.bptt == "tbptt" else "full BPTT")
+    bptt = f"TBPTT(k1={stepper.k1}, k2={stepper.k2})" if isinstance(stepper, TBPTT) else "full BPTT"  # what runs
     say(f"model: {type(model).__name__}, {task_cfg.cell}, {count_parameters(model):,} parameters; {bptt}, "
         f"{len(data.train)} update{'s' if len(data.train) != 1 else ''} per epoch", flush=True)
-    config = run_config(task, task_cfg, train_cfg)
+    config = run_config(task, task_cfg, train_cfg, source=name)
     if not args.resume:
         distributed.on_main(lambda: write_json(out / "config.json", config), "write config.json")
 
-    callbacks = [ProgressBar(train_cfg.progress), CSVLogger(out / "logs")]
-    if train_cfg.tensorboard:
-        callbacks.append(TensorBoardLogger(out / "logs" / "tb"))
-    if train_cfg.plots:
-        callbacks.append(Plotter(out))
     trainer = Trainer(model, train_cfg, data.train, stepper, evaluate=lambda m: task.evaluate(m, data, "valid"),
                       primary=task.primary, higher_is_better=task.higher_is_better, run_dir=out,
-                      run_config=config, meta=data.meta, callbacks=callbacks)
+                      run_config=config, meta=data.meta, callbacks=default_callbacks(train_cfg, out))
     try:
         state = trainer.fit(resume=args.resume)
     finally:
