@@ -43,8 +43,9 @@ class TaskConfig(Config):
 
 
     def for_data(self, path: str) -> TaskConfig:
-        """This config for another data file: the fields that only describe the embedded data go back to their
-        defaults (e.g. `evaluate --data` on a model trained on a subset of the default corpus)."""
+        """This config for another data file (tasks that read files have a `data` field): the fields that only
+        describe the embedded data go back to their defaults (e.g. `evaluate --data` on a model trained on a
+        subset of the default corpus)."""
         defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in self.default_data_only}
         return self.replace(data=path, **defaults)
 
@@ -84,7 +85,10 @@ class Task(Protocol):
 
     def build_model(self, cfg: TaskConfig, meta: dict[str, Any]) -> nn.Module: ...
 
-    def stepper(self, cfg: TaskConfig, train: TrainConfig) -> Stepper: ...
+    def stepper(self, cfg: TaskConfig, train: TrainConfig) -> Stepper:
+        """FullBPTT or TBPTT (from `train.bptt`, `train.k1`, `train.window`, or the task's own choice: the CLI
+        reports the stepper returned here)."""
+        ...
 
     def evaluate(self, model: nn.Module, data: TaskData, split: str) -> dict[str, float]:
         """Held-out metrics of the model, including `primary`."""
@@ -95,7 +99,8 @@ class Task(Protocol):
         ...
 
     def predict(self, model: nn.Module, meta: dict[str, Any], inputs: list[str]) -> list[dict[str, Any]]:
-        """One JSON-able result per input."""
+        """One JSON-able result per input; an input the model cannot take raises DataError (the CLI prints its
+        message as one line)."""
         ...
 
 
