@@ -34,6 +34,17 @@ def parse_csv(path: str | Path, parse: Callable[[Iterator[list[str]]], T]) -> T:
     except csv.Error as e:
         raise DataError(f"{path}: not a readable CSV ({e})") from None
 
+def data_rows(reader, width: int, path: str | Path) -> Iterator[tuple[int, list[str]]]:
+    """A CSV's rows after its header as (line number, fields): blank lines skipped, a row with another number
+    of fields than the header's `width` a one-line DataError."""
+    for fields in reader:
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != width:
+            raise DataError(f"{path}, line {reader.line_num}: expected {width} fields, got {len(fields)}")
+        yield reader.line_num, fields
+
+
 def read_text(path: str | Path) -> str:
     """A UTF-8 text file's contents; missing, empty, binary or undecodable files raise DataError."""
     path = Path(path)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.tasks.forecast.data import TimeSeries, time_axis
-from rnnkit.tasks.textfiles import parse_csv
+from rnnkit.tasks.textfiles import data_rows, parse_csv
 from rnnkit.training.errors import DataError
 
 FILLS = ("none", "interpolate", "ffill")
@@ -123,12 +123,7 @@ def _read_rows(reader, path: Path, time_column: str, target: str | None, covaria
     col = {h: i for i, h in enumerate(header)}
     lines, stamps, values = [], [], []
     datetime_like = offsets = None
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise DataError(f"{path}, line {line}: expected {len(header)} fields, got {len(row)}")
+    for line, row in data_rows(reader, len(header), path):
         stamp, is_dt = _timestamp(row[col[time_column]], path, line, time_column)
         has_offset = _has_offset(row[col[time_column]].strip().replace(" ", "T"))
         if offsets is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.tasks.textfiles import parse_csv
+from rnnkit.tasks.textfiles import data_rows, parse_csv
 from rnnkit.training.errors import DataError
 
 REQUIRED = ("series_id", "time", "label")
@@ -84,12 +84,7 @@ def _parse(reader, path: Path, fill: str, require_label: bool) -> CsvSeries:
                         "series_id, time, label and split")
     has_split, has_label = "split" in col, "label" in col
     found: dict[str, _Series] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue                                   # blank line
-        if len(row) != len(header):
-            raise DataError(f"{path}, line {line}: expected {len(header)} fields, got {len(row)}")
+    for line, row in data_rows(reader, len(header), path):
         sid, label = row[col["series_id"]].strip(), row[col["label"]].strip() if has_label else ""
         split = row[col["split"]].strip().lower() if has_split else None
         if not sid:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.tasks.textfiles import data_rows
 from rnnkit.training.errors import DataError
 
 SPLITS = ("train", "valid", "test")
@@ -51,12 +52,7 @@ def read_manifest(path: str | Path, value_column: str) -> list[Row]:
                         f"split); missing {', '.join(missing)}, got {','.join(header)!r}")
     col = {c: names.index(c) for c in ("file", value_column, "split") if c in names}
     rows: list[Row] = []
-    for fields in reader:
-        line = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue                                          # blank line
-        if len(fields) != len(header):
-            raise DataError(f"{path}, line {line}: expected {len(header)} fields like the header, got {len(fields)}")
+    for line, fields in data_rows(reader, len(header), path):
         file, value = fields[col["file"]].strip(), fields[col[value_column]].strip()
         if not file:
             raise DataError(f"{path}, line {line}: the file field is empty")
