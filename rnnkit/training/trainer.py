@@ -129,6 +129,9 @@ class Trainer:
             if st.finished and (st.epoch >= cfg.epochs or (cfg.max_steps and st.step >= cfg.max_steps)):
                 self._say(f"the run had already finished at update {st.step}; nothing more to train (raise "
                           "--epochs or --max-steps to continue it)")
+            elif self._stopped_early():
+                self._say(f"the run had stopped at update {st.step} ({st.stop_reason}); nothing more to train "
+                          "(raise --patience to continue it)")
         self._session_start = time.perf_counter()
         try:
             for cb in self.callbacks:
@@ -146,7 +149,7 @@ class Trainer:
 
     def _loop(self, signals: _SignalGuard) -> None:
         cfg, st = self.config, self.state
-        st.finished, st.stop_reason = False, None
+        st.finished, st.stop_reason = False, st.stop_reason if self._stopped_early() else None
         while True:
             if st.epoch >= cfg.epochs or (cfg.max_steps and st.step >= cfg.max_steps) or st.stop_reason:
                 break
@@ -173,6 +176,11 @@ class Trainer:
             self._evaluate()
         st.finished = True
         self.save("last")
+
+    def _stopped_early(self) -> bool:
+        """Whether the state is a run that early stopping ended, under a patience that still stops it."""
+        st, patience = self.state, self.config.patience
+        return bool(st.stop_reason and patience and st.evals_since_best >= patience)
 
     def _update(self, batch: Any) -> None:
         cfg, st = self.config, self.state

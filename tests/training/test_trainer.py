@@ -269,3 +269,13 @@ def test_default_callbacks_lay_out_a_run_folder_as_the_cli_does(tmp_path):
             callbacks=default_callbacks(cfg, tmp_path)).fit()
     assert (tmp_path / "logs" / "train.csv").is_file() and any((tmp_path / "logs" / "tb").iterdir())
     assert (tmp_path / "plots" / "training.png").is_file()
+
+
+def test_resuming_an_early_stopped_run_trains_no_further_unless_patience_is_raised(tmp_path, capsys):
+    t = make(tmp_path, epochs=50, eval_every=2, patience=2, lr=0.5, optimizer="sgd", momentum=0.0)
+    stopped = t.fit().step
+    again = make(tmp_path, epochs=50, eval_every=2, patience=2, lr=0.5, optimizer="sgd", momentum=0.0)
+    assert again.fit(resume=True).step == stopped
+    assert f"the run had stopped at update {stopped} (early stopping" in capsys.readouterr().err
+    more = make(tmp_path, epochs=50, eval_every=2, patience=6, lr=0.5, optimizer="sgd", momentum=0.0)
+    assert more.fit(resume=True).step > stopped
