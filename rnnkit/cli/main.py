@@ -13,6 +13,7 @@ import sys
 
 import rnnkit
 from rnnkit.cli.commands import bench, evaluate, info, predict, train, verify
+from rnnkit.cli.runs import task_ref
 from rnnkit.training.errors import NonFiniteError, RnnkitError, TrainingInterrupted
 
 EPILOG = """examples:
@@ -94,8 +95,7 @@ def _peek_task(argv: list[str]):
         from pathlib import Path
 
         try:
-            saved = json.loads((Path(_value(argv, "--out")) / "config.json").read_text(encoding="utf-8"))
-            name = saved.get("task_source", saved.get("task"))
+            name = task_ref(json.loads((Path(_value(argv, "--out")) / "config.json").read_text(encoding="utf-8")))
         except (OSError, ValueError, AttributeError):
             return None
     if not isinstance(name, str):

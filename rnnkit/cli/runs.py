@@ -50,6 +50,11 @@ def run_config(task, task_cfg, train_cfg: TrainConfig, source: str | None = None
     return doc
 
 
+def task_ref(run: dict[str, Any]) -> str | None:
+    """How to find a run's task again: its import path if it was named by one, else its name."""
+    return run.get("task_source", run.get("task"))
+
+
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to mix two runs in one folder unless asked to resume or to start over. (A run that has not
     checkpointed yet may still be running, so its folder is refused too, with a hint.)"""
@@ -102,7 +107,7 @@ def load_trained(path: str | Path, device: str = "auto") -> Trained:
     if "task" not in run:
         raise CheckpointError(f"{folder} was not written by `rnnkit train` (no task recorded); load it with "
                               "rnnkit.training.load_checkpoint instead")
-    task = get_task(run.get("task_source", run["task"]))
+    task = get_task(task_ref(run))
     task_cfg = task.config_class.from_dict(run["task_config"], str(folder))
     train_cfg = TrainConfig.from_dict(run["train"], str(folder))
     model = build_model(task, task_cfg, ck.meta["task_meta"])

@@ -218,7 +218,7 @@ class RecurrentLayer(nn.Module):
         """Keep the recurrent-dropout masks fixed for the calls inside this block: one mask per sequence,
         as one forward() call over the whole sequence uses, for a sequence fed step by step (a decoder
         with scheduled sampling, streaming training). Masks are drawn on the first call in the block."""
-        outer, self._kept_masks = self._kept_masks, {}
+        outer, self._kept_masks = getattr(self, "_kept_masks", None), {}
         try:
             yield
         finally:

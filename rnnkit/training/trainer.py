@@ -125,8 +125,8 @@ class Trainer:
         self.model.train()
         if resume:
             self.restore(self.checkpoint_dir("last"))
-            st, cfg = self.state, self.config
-            if st.finished and (st.epoch >= cfg.epochs or (cfg.max_steps and st.step >= cfg.max_steps)):
+            st = self.state
+            if st.finished and self._budget_spent():
                 self._say(f"the run had already finished at update {st.step}; nothing more to train (raise "
                           "--epochs or --max-steps to continue it)")
             elif self._stopped_early():
@@ -151,7 +151,7 @@ class Trainer:
         cfg, st = self.config, self.state
         st.finished, st.stop_reason = False, st.stop_reason if self._stopped_early() else None
         while True:
-            if st.epoch >= cfg.epochs or (cfg.max_steps and st.step >= cfg.max_steps) or st.stop_reason:
+            if self._budget_spent() or st.stop_reason:
                 break
             if st.batch == 0:
                 self.stepper.reset()
@@ -176,6 +176,11 @@ class Trainer:
             self._evaluate()
         st.finished = True
         self.save("last")
+
+    def _budget_spent(self) -> bool:
+        """Whether the configured epochs or max_steps are done."""
+        st, cfg = self.state, self.config
+        return st.epoch >= cfg.epochs or bool(cfg.max_steps and st.step >= cfg.max_steps)
 
     def _stopped_early(self) -> bool:
         """Whether the state is a run that early stopping ended, under a patience that still stops it."""

@@ -17,6 +17,7 @@ from rnnkit.cli.runs import (
     prepare_out,
     read_json,
     run_config,
+    task_ref,
     write_json,
 )
 from rnnkit.tasks import get_task, task_names
@@ -68,13 +69,14 @@ def run(args: argparse.Namespace) -> int:
     toml = O.read_toml(args.config) if args.config else {}
     name = args.task or toml.get("task")
     out_given = args.out or (Path(toml["out"]) if "out" in toml else None)
-    if args.resume and out_given is None:
-        raise O.ConfigError("--resume needs --out DIR, the folder of the run to continue")
-    if name is None and args.resume and out_given is not None:
+    saved = None
+    if args.resume:   # the run's own config, read once: its task (if not given) and the settings to continue
+        if out_given is None:
+            raise O.ConfigError("--resume needs --out DIR, the folder of the run to continue")
         if not (out_given / "config.json").exists():
             raise O.ConfigError(f"nothing to resume in {out_given}: it holds no run (start it without --resume)")
         saved = read_json(out_given / "config.json", "run config")
-        name = saved.get("task_source", saved.get("task"))
+        name = name or task_ref(saved)
     if name is None:
         raise O.ConfigError(f"which task? pass --task NAME (available: {', '.join(task_names())})")
     task = get_task(name)
@@ -83,10 +85,7 @@ def run(args: argparse.Namespace) -> int:
     quick = bool(args.quick if args.quick is not None else toml.get("quick", False))
     task_cfg, train_cfg, explicit = O.assemble(task, args, toml, args.config, quick)
     out = out_given or Path("runs") / f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if args.resume:
-        if not (out / "config.json").exists():
-            raise O.ConfigError(f"nothing to resume in {out}: it holds no run (start it without --resume)")
-        saved = read_json(out / "config.json", "run config")
+    if saved is not None:
         if saved.get("task") != task.name:
             raise O.ConfigError(f"{out} holds a {saved.get('task')!r} run, not {task.name!r}")
         task_cfg, train_cfg = O.resume_configs(task, saved, explicit, out)
