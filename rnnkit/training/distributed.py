@@ -271,12 +271,23 @@ def setup(device: str = "auto", env: Mapping[str, str] | None = None) -> Group |
     return group
 
 
-def shutdown() -> None:
-    """Leave the process group (after the last collective; a no-op when none was joined)."""
+def shutdown(wait: bool = False) -> None:
+    """Leave the process group (a no-op when none was joined).
+
+    `wait=True` is the normal end of a job: every rank first meets the others at a barrier, so no rank
+    tears its connections down while another still talks to it. Leave it False on an error path, where
+    another rank may be stuck in a different collective (or dead) and a barrier would hang or mismatch.
+    """
     global _GROUP
-    if _GROUP is not None and dist.is_initialized():
+    group, _GROUP = _GROUP, None
+    if group is None or not dist.is_initialized():
+        return
+    try:
+        if wait:
+            with group._talking("the final barrier"):
+                dist.barrier()
+    finally:
         dist.destroy_process_group()
-    _GROUP = None
 
 
 def _rank_device(device: str, launch: Launch) -> torch.device:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -29,14 +31,39 @@ pytestmark = pytest.mark.slow
 def env() -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items()
              if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
-    return {**clean, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return {**clean, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
 
 
-def launch(*args: str, procs: int = 2) -> subprocess.CompletedProcess:
-    """`torchrun --standalone --nproc_per_node procs ARGS` (a free port each time), or plain python for 1."""
+def launch(*args: str, procs: int = 2, again: Path | None = None) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node procs ARGS` (a free port each time), or plain python for 1.
+
+    `again`: a run that should succeed, launched once more when a rank died of a C++ abort outside
+    rnnkit's code (libstdc++'s "terminate called", SIGABRT: seen once in CI, in a resume; not reproduced
+    in hundreds of local launches under load; PYTHONFAULTHANDLER now prints where it happens). For a
+    fresh run `again` is its folder, cleared first; for a resume it is `RESUME`, and resuming once more
+    is itself what the test checks (a crash loses no finished update). A second abort fails the test.
+    """
     head = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={procs}"]
             if procs > 1 else [sys.executable])
-    return subprocess.run([*head, *args], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=180)
+
+    def once() -> subprocess.CompletedProcess:
+        return subprocess.run([*head, *args], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=180)
+
+    done = once()
+    if again is not None and done.returncode != 0 and backend_abort(done.stderr):
+        warnings.warn(f"a rank aborted in the C++ backend; launching once more:\n{done.stderr[-2000:]}",
+                      stacklevel=2)
+        if again != RESUME:
+            shutil.rmtree(again, ignore_errors=True)
+        done = once()
+    return done
+
+
+RESUME = Path("(resume)")
+
+
+def backend_abort(stderr: str) -> bool:
+    return "terminate called" in stderr and "SIGABRT" in stderr and "worker: error:" not in stderr
 
 
 def losses(run: Path) -> list[float]:
@@ -52,7 +79,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     """The same training in one process and in two."""
     root = tmp_path_factory.mktemp("ddp")
     for name, procs in (("one", 1), ("two", 2)):
-        done = launch(WORKER, str(root / name), procs=procs)
+        done = launch(WORKER, str(root / name), procs=procs, again=root / name)
         assert done.returncode == 0, done.stderr[-3000:]
     return {"one": root / "one", "two": root / "two"}
 
@@ -70,7 +97,7 @@ def test_two_processes_follow_the_single_process_trajectory(runs):
 def test_full_bptt_over_row_sharded_batches_matches_one_process(tmp_path):
     """Shuffled batches of 4, 4 and 1 rows: in the last one the second rank has nothing (EMPTY)."""
     for name, procs in (("one", 1), ("two", 2)):
-        done = launch(WORKER, str(tmp_path / name), "--sequences", "--steps", "6", procs=procs)
+        done = launch(WORKER, str(tmp_path / name), "--sequences", "--steps", "6", procs=procs, again=tmp_path / name)
         assert done.returncode == 0, done.stderr[-3000:]
     one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert len(one) == 6
@@ -106,7 +133,7 @@ def test_a_killed_rank_ends_the_job_and_a_resume_continues_the_same_trajectory(r
     assert f"The last good checkpoint ({run / 'checkpoints' / 'last'}) is kept unchanged" in message
     assert load_checkpoint(run / "checkpoints" / "last").meta["trainer"]["step"] == 6     # verified, intact
 
-    done = launch(WORKER, str(run), "--resume")
+    done = launch(WORKER, str(run), "--resume", again=RESUME)
     assert done.returncode == 0, done.stderr[-3000:]
     assert losses(run) == losses(runs["two"])                  # the same floats, written with repr
     for rank in (0, 1):
@@ -135,7 +162,7 @@ def test_rnnkit_train_under_torchrun_matches_one_process(tmp_path, text_file):  
             "--no-tensorboard", "--no-plots", "--max-steps", "6", "--eval-every", "3", "--checkpoint-every", "3",
             "--ngram", "2", "--device", "cpu"]
     one = launch(*opts, "--out", str(tmp_path / "one"), procs=1)
-    two = launch(*opts, "--out", str(tmp_path / "two"))
+    two = launch(*opts, "--out", str(tmp_path / "two"), again=tmp_path / "two")
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
     assert "on 2 processes (gloo)" in two.stdout and two.stdout.count("held-out (test) bpc") == 1
     torch.testing.assert_close(torch.tensor(losses(tmp_path / "two")), torch.tensor(losses(tmp_path / "one")),

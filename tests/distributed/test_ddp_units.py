@@ -9,7 +9,7 @@ import torch
 from training.toys import ToyStateful, mse_sum, toy_stream
 
 from rnnkit.cli.main import main
-from rnnkit.training import CheckpointError, ConfigError, ContiguousStream, DataError
+from rnnkit.training import CheckpointError, ConfigError, ContiguousStream, DataError, DistributedError
 from rnnkit.training import distributed as D
 from rnnkit.training.sharding import EMPTY, RowShard, batch_rows, rows_of, shard_source, take_rows
 from rnnkit.training.tbptt import TBPTT
@@ -179,3 +179,28 @@ def test_a_checkpoint_of_another_world_size_is_refused(saved, now, hint):
 def test_a_contiguous_stream_source_is_sharded_by_its_own_method():
     stream = toy_stream(B=4)
     assert isinstance(shard_source(stream, 0, 2), ContiguousStream)
+
+
+def test_shutdown_meets_at_a_barrier_then_leaves_the_group(tmp_path, monkeypatch):
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    monkeypatch.setattr(D, "_GROUP", D.Group(D.Launch(0, 1, 0, "localhost", 1),
+                                           torch.device("cpu"), "gloo"))
+    met = []
+    monkeypatch.setattr(torch.distributed, "barrier", lambda *a, **k: met.append(True))
+    D.shutdown(wait=True)
+    assert met == [True] and not torch.distributed.is_initialized() and D.current() is None
+    D.shutdown(wait=True)          # nothing joined: a no-op
+
+
+def test_shutdown_leaves_the_group_even_when_the_barrier_fails(tmp_path, monkeypatch):
+    torch.distributed.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    monkeypatch.setattr(D, "_GROUP", D.Group(D.Launch(0, 1, 0, "localhost", 1),
+                                           torch.device("cpu"), "gloo"))
+
+    def lost(*a, **k):
+        raise RuntimeError("[pair.cc:598] Connection closed by peer")
+
+    monkeypatch.setattr(torch.distributed, "barrier", lost)
+    with pytest.raises(DistributedError, match="lost contact with the other ranks during the final barrier"):
+        D.shutdown(wait=True)
+    assert not torch.distributed.is_initialized() and D.current() is None

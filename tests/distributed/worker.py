@@ -13,6 +13,7 @@ writes its final parameters to OUT/params-rank{r}.safetensors.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import signal
 from pathlib import Path
@@ -139,11 +140,13 @@ def main() -> None:
     rank = trainer.dist.rank if trainer.dist else 0
     params = {k: v.detach().clone() for k, v in model.state_dict().items()}
     safetensors.torch.save_file(params, str(args.out / f"params-rank{rank}.safetensors"))
-    distributed.shutdown()
+    distributed.shutdown(wait=True)
 
 
 if __name__ == "__main__":
+    faulthandler.enable()     # a crash inside the C++ backend prints where each thread was
     try:
         main()
     except rnnkit.training.RnnkitError as e:    # one line, as the CLI prints it
+        distributed.shutdown()
         raise SystemExit(f"worker: error: {e}") from None

@@ -122,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
                       run_config=config, meta=data.meta, callbacks=default_callbacks(train_cfg, out))
     try:
         state = trainer.fit(resume=args.resume)
-    finally:
+    except BaseException:
         distributed.shutdown()
+        raise
+    distributed.shutdown(wait=True)
     if not main:
         return 0                                    # rank 0 evaluates on the test split and reports
     if state.stop_reason:
