@@ -14,6 +14,7 @@ import sys
 import rnnkit
 from rnnkit.cli.commands import bench, evaluate, info, predict, train, verify
 from rnnkit.cli.runs import task_ref
+from rnnkit.training import distributed
 from rnnkit.training.errors import NonFiniteError, RnnkitError, TrainingInterrupted
 
 EPILOG = """examples:
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
+    finally:   # under torchrun, after the error line: torchrun stops the other ranks once this one exits
+        distributed.shutdown()
 
 
 def _peek_task(argv: list[str]):

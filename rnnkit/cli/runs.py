@@ -20,6 +20,7 @@ from torch import nn
 
 import rnnkit
 from rnnkit.tasks import get_task
+from rnnkit.training import runlock
 from rnnkit.training.checkpoint import find_checkpoint, load_checkpoint, load_model_state, write_atomic
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.errors import CheckpointError, ConfigError
@@ -58,6 +59,7 @@ def task_ref(run: dict[str, Any]) -> str | None:
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to mix two runs in one folder unless asked to resume or to start over. (A run that has not
     checkpointed yet may still be running, so its folder is refused too, with a hint.)"""
+    runlock.check_free(out)      # a run training there now: refused, whatever the flags
     holds_run = (out / "config.json").exists() or (out / "checkpoints").exists()
     started = (out / "checkpoints" / "last").exists() or (out / "metrics.json").exists()
     if resume:

@@ -37,6 +37,7 @@ from torch import nn
 
 from rnnkit.training import diagnostics as D
 from rnnkit.training import distributed as _distributed
+from rnnkit.training import runlock
 from rnnkit.training.bptt import Stepper, UpdateResult
 from rnnkit.training.callbacks import Callback
 from rnnkit.training.checkpoint import join_state, load_checkpoint, load_model_state, save_checkpoint, split_state
@@ -123,17 +124,11 @@ class Trainer:
     def fit(self, resume: bool = False) -> TrainState:
         """Train until the epochs or max_steps are done, early stopping, or an interruption."""
         self.model.train()
-        if resume:
-            self.restore(self.checkpoint_dir("last"))
-            st = self.state
-            if st.finished and self._budget_spent():
-                self._say(f"the run had already finished at update {st.step}; nothing more to train (raise "
-                          "--epochs or --max-steps to continue it)")
-            elif self._stopped_early():
-                self._say(f"the run had stopped at update {st.step} ({st.stop_reason}); nothing more to train "
-                          "(raise --patience to continue it)")
-        self._session_start = time.perf_counter()
+        release = self._lock_run_dir()
         try:
+            if resume:
+                self._resume()
+            self._session_start = time.perf_counter()
             for cb in self.callbacks:
                 cb.on_fit_start(self)
             with _SignalGuard(abort_on_second=self.dist is None) as signals:
@@ -145,7 +140,27 @@ class Trainer:
         finally:
             for cb in self.callbacks:
                 cb.close()
+            release()
         return self.state
+
+    def _resume(self) -> None:
+        self.restore(self.checkpoint_dir("last"))
+        st = self.state
+        if st.finished and self._budget_spent():
+            self._say(f"the run had already finished at update {st.step}; nothing more to train (raise "
+                      "--epochs or --max-steps to continue it)")
+        elif self._stopped_early():
+            self._say(f"the run had stopped at update {st.step} ({st.stop_reason}); nothing more to train "
+                      "(raise --patience to continue it)")
+
+    def _lock_run_dir(self) -> Callable[[], None]:
+        """Hold run_dir against other processes while training (rank 0 holds it for all ranks)."""
+        if self.run_dir is None:
+            return lambda: None
+        if self.dist is None:
+            return runlock.hold(self.run_dir)
+        release = self.dist.run_on_main(lambda: runlock.hold(self.run_dir), f"lock {self.run_dir}")
+        return release or (lambda: None)
 
     def _loop(self, signals: _SignalGuard) -> None:
         cfg, st = self.config, self.state

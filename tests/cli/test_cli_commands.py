@@ -155,3 +155,23 @@ def test_a_task_of_your_own_is_named_by_its_import_path_and_found_again(tmp_path
     assert json.loads(capsys.readouterr().out)["task"] == "mylm"
     assert main(["train", "--task", "mytasks:Nope", "--out", str(tmp_path / "x")]) == 2
     assert "task 'mytasks:Nope': cannot load it" in capsys.readouterr().err
+
+
+def test_a_folder_another_process_trains_in_is_refused_even_with_overwrite(run_dir, capsys, tmp_path, text_file):
+    import subprocess
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from rnnkit.training import runlock; "
+                               "runlock.hold(sys.argv[1]); print('held', flush=True); sys.stdin.read()", str(copy)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for flag in ("--overwrite", "--resume"):
+            assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(copy), flag,
+                         *TINY]) == 2
+            assert "another process is training in" in capsys.readouterr().err
+        assert (copy / "checkpoints" / "last").is_dir() and (copy / "metrics.json").is_file()   # nothing deleted
+    finally:
+        holder.kill()
+        holder.wait()

@@ -178,7 +178,10 @@ def test_a_batch_the_ranks_cannot_split_fails_before_training_with_one_line_per_
                   "--out", str(tmp_path / "bad"))
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.startswith("rnnkit: error")]
-    assert sorted(line.split(":")[1] for line in lines) == [" error", " error (rank 1)"]   # either may be first
+    # one line from each rank as a rule; but torchrun stops the other rank as soon as one has failed, so
+    # under load the slower one can be stopped before it prints (seen once on 2 busy cores)
+    heads = [line.split(":")[1] for line in lines]
+    assert heads and set(heads) <= {" error", " error (rank 1)"} and len(heads) == len(set(heads)), done.stderr
     assert all("world size 2 does not divide the stream layout" in line for line in lines)
     assert "terminate called" not in done.stderr and "held-out" not in done.stdout
     assert not (tmp_path / "bad" / "checkpoints").exists()

@@ -16,6 +16,7 @@ import argparse
 import faulthandler
 import os
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,7 @@ if __name__ == "__main__":
     faulthandler.enable()     # a crash inside the C++ backend prints where each thread was
     try:
         main()
-    except rnnkit.training.RnnkitError as e:    # one line, as the CLI prints it
+    except rnnkit.training.RnnkitError as e:    # one line, as the CLI prints it, before leaving the group
+        print(f"worker: error: {e}", file=sys.stderr, flush=True)
         distributed.shutdown()
-        raise SystemExit(f"worker: error: {e}") from None
+        raise SystemExit(1) from None

@@ -120,12 +120,8 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(model, train_cfg, data.train, stepper, evaluate=lambda m: task.evaluate(m, data, "valid"),
                       primary=task.primary, higher_is_better=task.higher_is_better, run_dir=out,
                       run_config=config, meta=data.meta, callbacks=default_callbacks(train_cfg, out))
-    try:
-        state = trainer.fit(resume=args.resume)
-    except BaseException:
-        distributed.shutdown()
-        raise
-    distributed.shutdown(wait=True)
+    state = trainer.fit(resume=args.resume)
+    distributed.shutdown(wait=True)     # (an error leaves the group in main(), after printing its line)
     if not main:
         return 0                                    # rank 0 evaluates on the test split and reports
     if state.stop_reason:
