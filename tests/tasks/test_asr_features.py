@@ -9,8 +9,9 @@ import torch
 
 from rnnkit.tasks import get_task
 from rnnkit.tasks.asr.audio import read_audio
-from rnnkit.tasks.asr.features import FeatureScaler, FeatureSpec, SpecAugment, log_mel, mel_filters
+from rnnkit.tasks.asr.features import FeatureSpec, SpecAugment, log_mel, mel_filters
 from rnnkit.tasks.asr.model import stack_frames
+from rnnkit.tasks.scaling import ChannelScaler
 from rnnkit.training.config import TrainConfig
 
 SR = 16000
@@ -60,7 +61,7 @@ def _build(folder):
 def test_the_scaler_is_fitted_on_the_training_split_alone(tmp_path):
     data = _build(_folder(tmp_path, {"train": 0.3, "valid": 0.05, "test": 0.01}))
     raw_train = [log_mel(read_audio(tmp_path / f"train{k}.wav", SR), data.spec) for k in range(3)]
-    expected = FeatureScaler.fit(raw_train)
+    expected = ChannelScaler.fit(raw_train)
     np.testing.assert_allclose(data.meta["scaler"]["mean"], expected.mean, rtol=1e-6)
     np.testing.assert_allclose(data.meta["scaler"]["std"], expected.std, rtol=1e-6)
     frames = np.concatenate(data.train_set.features)

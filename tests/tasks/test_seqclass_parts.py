@@ -11,7 +11,6 @@ from rnnkit.tasks.seqclass.batches import SeriesBatches, pad
 from rnnkit.tasks.seqclass.data import stratified_split
 from rnnkit.tasks.seqclass.metrics import accuracy, confusion_matrix, macro_f1
 from rnnkit.tasks.seqclass.model import build_model, predict_proba
-from rnnkit.tasks.seqclass.normalize import ChannelScaler
 
 
 def dtw_by_hand(a, b):
@@ -21,15 +20,6 @@ def dtw_by_hand(a, b):
         for j in range(len(b)):
             d[i + 1, j + 1] = ((a[i] - b[j]) ** 2).sum() + min(d[i, j + 1], d[i + 1, j], d[i, j])
     return d[-1, -1]
-
-
-def test_scaler_uses_every_step_of_the_training_series_and_round_trips():
-    train = [np.array([[0.0, 5.0], [2.0, 5.0]]), np.array([[4.0, 5.0]])]
-    s = ChannelScaler.fit(train)
-    assert s.mean.tolist() == [2.0, 5.0] and s.std[0] == pytest.approx(np.std([0, 2, 4])) and s.std[1] == 1.0
-    x = [np.array([[1.0, 7.0]])]
-    assert np.allclose(s.inverse(s.transform(x))[0], x[0])
-    assert ChannelScaler.from_state_dict(s.state_dict()).transform(x)[0].tolist() == s.transform(x)[0].tolist()
 
 
 def test_dtw_matches_the_textbook_recursion_for_unequal_lengths():

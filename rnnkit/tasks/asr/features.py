@@ -3,8 +3,8 @@
     frames   = 1 + samples // hop                  (centred windows: frame t is centred on sample t*hop)
     log-mel  = log(mel_filterbank @ |STFT|^2 + 1e-6)  -> (frames, n_mels), Hann windows, zero-padded ends
 
-`FeatureScaler` standardises every mel bin with the mean and standard deviation of the training frames
-only: the statistics of held-out speakers never reach the model. `spec_augment` (Park et al., 2019)
+`rnnkit.tasks.scaling.ChannelScaler` standardises every mel bin with the mean and standard deviation of
+the training frames only: the statistics of held-out speakers never reach the model. `spec_augment` (Park et al., 2019)
 zeroes random bands of mel bins and random spans of frames of a standardised spectrogram (zero is the
 training mean), so the model cannot rely on any one band or moment.
 """
@@ -79,35 +79,6 @@ def mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     import librosa
 
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=20.0, fmax=sample_rate / 2)
-
-
-@dataclass
-class FeatureScaler:
-    """x -> (x - mean) / std per mel bin, the statistics taken over the training frames."""
-
-    mean: np.ndarray                  # (n_mels,)
-    std: np.ndarray                   # (n_mels,), a constant bin divided by 1
-
-    @classmethod
-    def fit(cls, features: list[np.ndarray]) -> FeatureScaler:
-        if not features:
-            raise ValueError("cannot fit a feature scaler on zero utterances")
-        frames = np.concatenate(features, axis=0).astype(np.float64)      # (sum T_i, n_mels)
-        std = frames.std(axis=0)
-        return cls(frames.mean(axis=0), np.where(std < 1e-8, 1.0, std))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.std).astype(np.float32)
-
-    def inverse(self, x: np.ndarray) -> np.ndarray:
-        return (x * self.std + self.mean).astype(np.float32)
-
-    def state_dict(self) -> dict[str, list[float]]:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    @classmethod
-    def from_state_dict(cls, state: dict[str, list[float]]) -> FeatureScaler:
-        return cls(np.asarray(state["mean"], dtype=np.float64), np.asarray(state["std"], dtype=np.float64))
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,14 @@ from rnnkit.tasks.asr.config import AsrConfig
 from rnnkit.tasks.asr.corpus import CREDIT, CorpusSpec, recipes, render, synthetic_corpus
 from rnnkit.tasks.asr.decoding import decode, greedy_decode
 from rnnkit.tasks.asr.espeak import espeak_version, require_espeak
-from rnnkit.tasks.asr.features import FeatureScaler, FeatureSpec, log_mel
+from rnnkit.tasks.asr.features import FeatureSpec, log_mel
 from rnnkit.tasks.asr.metrics import error_rates
 from rnnkit.tasks.asr.model import CTCEncoder, ctc_loss_sum, min_ctc_steps, posteriors
 from rnnkit.tasks.asr.plot import Example, plot_alignments
 from rnnkit.tasks.asr.userdata import TRANSCRIPTS, load_user_data
 from rnnkit.tasks.asr.utterances import Utterances
 from rnnkit.tasks.base import TaskConfig, TaskData
+from rnnkit.tasks.scaling import ChannelScaler
 from rnnkit.training.bptt import FullBPTT
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.errors import DataError
@@ -50,7 +51,7 @@ PREDICT_HINT = "convert it, e.g. sox in.wav -r {rate} out.wav, or train the mode
 @dataclass
 class AsrData(TaskData):
     alphabet: Alphabet | None = None
-    scaler: FeatureScaler | None = None
+    scaler: ChannelScaler | None = None
     spec: FeatureSpec | None = None
     train_set: Utterances | None = None            # standardised, like every split in `splits`
     train_targets: list[list[int]] = field(default_factory=list)
@@ -97,10 +98,10 @@ class ASR:
             credit = CREDIT.format(version=espeak_version())
         targets = {name: self._targets(part, alphabet, cfg.subsample, spec) for name, part in splits.items()}
         if meta is None:
-            scaler = FeatureScaler.fit(splits["train"].features)          # training frames only: no leakage
+            scaler = ChannelScaler.fit(splits["train"].features)          # training frames only: no leakage
             meta = {"alphabet": alphabet.chars, "features": spec.to_dict(), "scaler": scaler.state_dict(),
                     "resample": cfg.resample, "beam": cfg.beam}
-        scaler = FeatureScaler.from_state_dict(meta["scaler"])
+        scaler = ChannelScaler.from_state_dict(meta["scaler"])
         std = {name: part.with_features([scaler.transform(f) for f in part.features]) for name, part in splits.items()}
         source = UtteranceBatches(std["train"].features, targets["train"], train.batch_size, seed=train.seed,
                                   augment=cfg.augment())
@@ -198,7 +199,7 @@ class ASR:
     def predict(self, model: nn.Module, meta: dict[str, Any], inputs: list[str]) -> list[dict[str, Any]]:
         """Per audio file: its transcript (prefix beam search of the model's `beam` width) and duration."""
         alphabet, spec = Alphabet(meta["alphabet"]), FeatureSpec(**meta["features"])
-        scaler = FeatureScaler.from_state_dict(meta["scaler"])
+        scaler = ChannelScaler.from_state_dict(meta["scaler"])
         hint = PREDICT_HINT.format(rate=spec.sample_rate)
         results = []
         for path in inputs:

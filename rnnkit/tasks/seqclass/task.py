@@ -25,6 +25,7 @@ import numpy as np
 from torch import nn
 
 from rnnkit.tasks.base import TaskConfig, TaskData
+from rnnkit.tasks.scaling import ChannelScaler
 from rnnkit.tasks.seqclass.baselines import one_nn
 from rnnkit.tasks.seqclass.batches import SeriesBatches
 from rnnkit.tasks.seqclass.config import SeqClassConfig
@@ -32,7 +33,6 @@ from rnnkit.tasks.seqclass.csv_format import read_long_csv
 from rnnkit.tasks.seqclass.data import CREDITS, UEA_NAMES, LabelledSeries, embedded, stratified_split
 from rnnkit.tasks.seqclass.metrics import confusion_matrix, summary
 from rnnkit.tasks.seqclass.model import build_model, loss_sum, predict_proba
-from rnnkit.tasks.seqclass.normalize import ChannelScaler
 from rnnkit.tasks.seqclass.plots import plot_confusion
 from rnnkit.training.bptt import FullBPTT
 from rnnkit.training.config import TrainConfig
@@ -129,9 +129,9 @@ class SeqClass:
         scaler = ChannelScaler.from_state_dict(meta["scaler"])
 
         def scaled(part: LabelledSeries) -> LabelledSeries:
-            return LabelledSeries(scaler.transform(part.series), part.labels, part.classes, part.channels)
+            return LabelledSeries(scaler.transform_all(part.series), part.labels, part.classes, part.channels)
 
-        source = SeriesBatches(scaler.transform(fit.series), fit.labels, train.batch_size, seed=train.seed,
+        source = SeriesBatches(scaler.transform_all(fit.series), fit.labels, train.batch_size, seed=train.seed,
                                noise=cfg.noise)
         lengths = np.concatenate([full_train.lengths, test.lengths])
         summary_line = (f"{len(full_train) + len(test)} series, {len(full_train.channels)} channels, "
@@ -187,7 +187,7 @@ class SeqClass:
             found = read_long_csv(path, meta.get("fill", "none"), require_label=False)
             if list(found.channels) != list(meta["channels"]):
                 raise DataError(f"{path}: channels {list(found.channels)} do not match the model's {meta['channels']}")
-            probs = predict_proba(model, scaler.transform(found.series))
+            probs = predict_proba(model, scaler.transform_all(found.series))
             for sid, series, p, label in zip(found.ids, found.series, probs, found.labels, strict=True):
                 top = np.argsort(-p)[:3]
                 results.append({"input": path, "series_id": sid, "length": len(series),
