@@ -32,6 +32,8 @@ def hold(run_dir: str | Path) -> Callable[[], None]:
         lock, count = _held[key]
         _held[key] = (lock, count + 1)
         return _releaser(key)
+    if key.exists() and not key.is_dir():
+        raise ConfigError(f"the run folder {run_dir} is a file; give the run a folder (new or holding a run)")
     key.mkdir(parents=True, exist_ok=True)
     lock = FileLock(key / LOCK_NAME, timeout=0, thread_local=False)
     try:

@@ -64,3 +64,9 @@ def test_the_lock_is_reentrant_in_one_process_and_each_release_counts_once(tmp_p
     assert runlock._held[tmp_path.resolve()][1] == 1
     first()
     assert tmp_path.resolve() not in runlock._held
+
+
+def test_a_run_folder_that_is_a_file_is_refused_in_one_line(tmp_path):
+    (tmp_path / "run").write_text("not a folder")
+    with pytest.raises(ConfigError, match="is a file"):
+        make(tmp_path / "run", epochs=1).fit()
