@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,22 @@ def test_a_folder_another_process_trains_in_is_refused_even_with_overwrite(run_d
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_train_holds_its_folder_from_the_first_check_to_the_end(tmp_path, text_file, monkeypatch):
+    from rnnkit.training import runlock
+
+    out, seen = tmp_path / "held", []
+    real = runlock.hold
+
+    def spy(folder):
+        seen.append(("hold", Path(folder).resolve() in runlock._held))
+        release = real(folder)
+        return lambda: (seen.append(("release",)), release())
+
+    monkeypatch.setattr(runlock, "hold", spy)
+    assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "1",
+                 *TINY]) == 0
+    assert seen[0] == ("hold", False)                     # the command takes it first ...
+    assert ("hold", True) in seen                         # ... the trainer re-enters it ...
+    assert seen[-1] == ("release",) and not runlock._held  # ... and the command lets it go last

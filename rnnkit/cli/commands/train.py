@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from rnnkit.cli.runs import (
     write_json,
 )
 from rnnkit.tasks import get_task, task_names
-from rnnkit.training import distributed
+from rnnkit.training import distributed, runlock
 from rnnkit.training.callbacks import default_callbacks
 from rnnkit.training.checkpoint import load_checkpoint, load_model_state
 from rnnkit.training.config import TrainConfig
@@ -65,6 +66,11 @@ def add_parser(sub, task) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as cleanup:
+        return _run(args, cleanup)
+
+
+def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     started = time.perf_counter()
     toml = O.read_toml(args.config) if args.config else {}
     name = args.task or toml.get("task")
@@ -93,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
     main = group is None or group.is_main
     say = print if main else lambda *a, **k: None
     Precision(train_cfg.precision, group.device if group else resolve_device(train_cfg.device))  # fail early
+    # the folder is this command's from the first check to metrics.json: a second train there is refused
+    release = distributed.on_main(lambda: runlock.hold(out), f"lock {out}")
+    if release is not None:
+        cleanup.callback(release)
     if not args.overwrite:   # refuse a folder in use before any work; --overwrite deletes only once all is checked
         distributed.on_main(lambda: prepare_out(out, args.resume, False), f"prepare {out}")
 
