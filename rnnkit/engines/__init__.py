@@ -16,7 +16,9 @@
      `vendor.run_stack`) and it is the fastest: on GPU always; on CPU for an LSTM with batch >= 16
      that is stacked (several layers or bidirectional) or runs without gradients; on CPU without the
      compiled loops for any LSTM, and for GRU/RNN without gradients.
-  1. record=True -> `reference` (only it records every step).
+  1. record=True -> `reference` (only it records every step); so does a call inside a torch.func
+     transform (grad, jacrev, vmap), which cannot see into the hand-written backward (the `fused`
+     engine hands such calls to `reference` too).
   2. Not on CPU (CUDA...) -> `vendor` (cuDNN) where it supports the configuration (no layer norm, no
      recurrent dropout, no zero-length row), else `fused` (its loops as torch ops).
   3. CPU, float32/float64, compiled loops built -> `fused`: hand BPTT with compiled loops is faster
@@ -50,7 +52,7 @@ ENGINE_NAMES = ("auto", *ENGINES)
 def select_engine(mode: str, x: Tensor, weights: DirectionWeights, mask: Tensor | None = None,
                   h_dropout: Tensor | None = None, record: bool = False) -> str:
     """The engine `auto` runs for this call (the rules in this module's docstring)."""
-    if record:
+    if record or fused.functorch_active():
         return "reference"
     vendor_ok = vendor.unsupported(weights, mask, h_dropout, record) is None
     if x.device.type != "cpu":
@@ -64,6 +66,8 @@ def select_engine(mode: str, x: Tensor, weights: DirectionWeights, mask: Tensor 
 def prefers_whole_stack(layer, x: Tensor) -> bool:
     """Rule 0 of `auto`: whether the whole stack should go to one vendor call (when it computes exactly
     rnnkit's function, which `vendor.run_stack` checks)."""
+    if fused.functorch_active():
+        return False
     if x.device.type != "cpu":
         return True
     training = torch.is_grad_enabled() and (x.requires_grad or layer.weight_hh_l0.requires_grad)

@@ -1,11 +1,15 @@
 """Autocast as the recurrent layers see it: which low-precision dtype, if any, is active on a device.
 
-Under `torch.autocast` the fused engines run the recurrence in autocast's dtype (as torch.nn's fused
-kernels do), so the states they return are in that dtype; the layers accept such a state back as the
-initial state of the next call (a decoder's loop, `step()`, carried state across batches).
+Under `torch.autocast` the fused engines run the recurrence in autocast's dtype where torch.nn's own
+kernel for that cell does on that device (autocast's per-op policy: on CPU it lowers the LSTM and Elman
+kernels but keeps the GRU in float32), so a layer returns the dtype torch.nn would, whichever engine runs.
+The states are then in that dtype, and the layers accept such a state back as the initial state of the
+next call (a decoder's loop, `step()`, carried state across batches).
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -24,3 +28,22 @@ def lowers(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
     """Whether autocast (to `dtype`) runs ops on `x` in its low precision: on float32 or half inputs, never
     on float64 ones."""
     return dtype is not None and x.dtype in (torch.float32, torch.float16, torch.bfloat16)
+
+
+@functools.cache
+def torch_lowers(mode: str, device_type: str, dtype: torch.dtype) -> bool:
+    """Whether autocast to `dtype` runs torch.nn's kernel for `mode` in that dtype on this device type.
+
+    Probed once per (mode, device type, dtype) with a one-unit torch.nn layer, so it follows the policy of
+    the installed torch; where the probe itself fails (a kernel without that dtype) the answer is True.
+    """
+    make = {"lstm": lambda: torch.nn.LSTM(1, 1), "gru": lambda: torch.nn.GRU(1, 1),
+            "rnn_tanh": lambda: torch.nn.RNN(1, 1), "rnn_relu": lambda: torch.nn.RNN(1, 1, nonlinearity="relu")}
+    if mode not in make:
+        return True
+    try:
+        layer = make[mode]().to(device_type)
+        with torch.no_grad(), torch.autocast(device_type, dtype=dtype):
+            return layer(torch.zeros(1, 1, 1, device=device_type))[0].dtype == dtype
+    except (RuntimeError, ValueError, TypeError, AssertionError):
+        return True

@@ -42,10 +42,10 @@ def run_direction(
     if torch.compiler.is_compiling():  # torch.compile cannot trace the compiled loops: a graph break, run eagerly
         eager = torch.compiler.disable(run_direction)
         return eager(mode, x, state, weights, mask, h_dropout, record, checkpoint=checkpoint)
-    if record or x.shape[0] == 0 or x.shape[1] == 0:
+    if record or x.shape[0] == 0 or x.shape[1] == 0 or functorch_active():
         return reference.run_direction(mode, x, state, weights, mask, h_dropout, record)
     device, dtype = x.device.type, amp.autocast_dtype(x.device.type)
-    if amp.lowers(x, dtype):  # run in autocast's dtype, as torch.nn's kernels do (float64 stays float64)
+    if amp.lowers(x, dtype) and amp.torch_lowers(mode, device, dtype):  # as torch.nn's kernel does (amp.py)
         with torch.autocast(device, enabled=False):
             return run_direction(mode, x.to(dtype), tuple(s.to(dtype) for s in state), _cast(weights, dtype), mask,
                                  h_dropout, checkpoint=checkpoint)
@@ -57,6 +57,14 @@ def run_direction(
     if mode in ("rnn_tanh", "rnn_relu"):
         return fused_elman.run(mode, x, state, weights, opts)
     raise ValueError(f"mode must be one of 'rnn_tanh', 'rnn_relu', 'lstm', 'gru', got {mode!r}")
+
+
+def functorch_active() -> bool:
+    """Whether a torch.func transform (grad, jacrev, vmap, ...) is running. The hand-written backward has
+    no vmap rule and torch.func cannot see inside the compiled loops, so the fused engine then hands the
+    call to the reference engine, which computes the same function with ordinary, transformable ops."""
+    peek = getattr(getattr(torch._C, "_functorch", None), "peek_interpreter_stack", None)
+    return peek is not None and peek() is not None
 
 
 def _cast(weights: DirectionWeights, dtype: torch.dtype) -> DirectionWeights:

@@ -126,6 +126,12 @@ class RecurrentLayer(nn.Module):
         """Per (layer, direction) lists of the weights, as `torch.nn.RNNBase.all_weights`."""
         return [[getattr(self, n) for n in names] for names in self._all_weights]
 
+    @property
+    def _flat_weights(self) -> list[nn.Parameter]:
+        """Every weight in `_flat_weights_names` order, as `torch.nn.RNNBase._flat_weights` (which code
+        written for torch.nn reads, e.g. to hand the weights to `torch._VF` itself)."""
+        return [getattr(self, n) for n in self._flat_weights_names]
+
     @classmethod
     def from_torch(cls, module: nn.RNNBase, **options):
         """Build this layer from a `torch.nn` RNN/LSTM/GRU with the same configuration and weights.

@@ -172,6 +172,14 @@ def test_all_weights_lists_parameters_per_layer_and_direction_like_torch(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_flat_weights_are_the_parameters_in_torch_nn_order(mode):
+    layer, reference = twins(mode, num_layers=2, bidirectional=True)
+    assert layer._flat_weights_names == reference._flat_weights_names
+    assert all(a is getattr(layer, n) for a, n in zip(layer._flat_weights, layer._flat_weights_names, strict=True))
+    assert [a.shape for a in layer._flat_weights] == [b.shape for b in reference._flat_weights]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_layer_without_biases_matches_torch_nn(mode, assert_same):
     layer, reference = twins(mode, num_layers=2, bias=False, bidirectional=True, dtype=torch.float64)
     x = torch.randn(T, B, I, dtype=torch.float64)
