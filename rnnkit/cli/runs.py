@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -26,7 +27,17 @@ from rnnkit.training.config import TrainConfig
 from rnnkit.training.errors import CheckpointError, ConfigError
 from rnnkit.training.runtime import resolve_device
 
-OWNED = ("config.json", "metrics.json", "samples.txt", "checkpoints", "logs", "plots")
+# What `train` writes into a run folder (glob patterns), and all that --overwrite deletes: a file of the
+# user's in the same folders (logs/notes.txt, plots/mine.png) is left alone.
+RUN_FILES = (
+    "config.json", "metrics.json", "samples.txt", "forecasts_*.csv",
+    "checkpoints/last", "checkpoints/best", "checkpoints/.tmp-*",
+    "logs/train.csv", "logs/eval.csv", "logs/state_grads.csv", "logs/gates.csv", "logs/tb",
+    "plots/training.png", "plots/state_grads.png", "plots/gates.png", "plots/captions.png", "plots/clips.png",
+    "plots/confusion.png", "plots/confusion_*.png", "plots/alignment_*.png", "plots/forecast_*.png",
+    "plots/mase_by_horizon_*.png", "plots/attention_*.png", "plots/exact_match_by_length_*.png",
+    "examples/train_*.png", "examples/valid_*.png", "examples/test_*.png",
+)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -60,7 +71,10 @@ def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to mix two runs in one folder unless asked to resume or to start over. (A run that has not
     checkpointed yet may still be running, so its folder is refused too, with a hint.)"""
     runlock.check_free(out)      # a run training there now: refused, whatever the flags
-    holds_run = (out / "config.json").exists() or (out / "checkpoints").exists()
+    if (out / "config.json").exists() and not _is_run_config(out / "config.json"):
+        raise ConfigError(f"{out} holds a config.json that is not an rnnkit run's; a run would write over it: "
+                          "choose another --out")
+    holds_run = (out / "config.json").exists() or (out / "checkpoints" / "last").exists()
     started = (out / "checkpoints" / "last").exists() or (out / "metrics.json").exists()
     if resume:
         if not (out / "checkpoints" / "last").exists():
@@ -74,13 +88,51 @@ def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it, --overwrite to start over, "
                           "or choose another --out")
     if holds_run:
-        for name in OWNED:   # only what rnnkit wrote there
-            p = out / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+        delete_run_files(out)
     out.mkdir(parents=True, exist_ok=True)
+
+
+def check_resumed_data(out: Path, meta: dict[str, Any]) -> None:
+    """Refuse to resume a run on data that gives its model other inputs than it was trained on.
+
+    A task derives a vocabulary, classes, scalers... from the data (its meta); if the --data file changed
+    since the run started, ids and scales shift under the trained weights, silently. Compares the meta
+    saved in checkpoints/last with the one just rebuilt. (An unreadable checkpoint is left to the trainer,
+    which reports it.)
+    """
+    try:
+        manifest = json.loads((out / "checkpoints" / "last" / "checkpoint.json").read_text(encoding="utf-8"))
+        saved = manifest["meta"]["task_meta"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    now = json.loads(json.dumps(meta))                  # as the checkpoint stores it: tuples become lists
+    differ = sorted(k for k in {*saved, *now} if saved.get(k) != now.get(k))
+    if differ:
+        raise ConfigError(f"the data now gives this run's model other {', '.join(differ)} than it was trained with "
+                          "(did the data change since the run started?): resume it on the same data, or start a "
+                          "new run")
+
+
+def delete_run_files(out: Path) -> None:
+    """Delete what `train` wrote in `out` (RUN_FILES), then the folders that this leaves empty."""
+    for pattern in RUN_FILES:
+        for p in out.glob(pattern):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink(missing_ok=True)
+    for folder in ("checkpoints", "logs", "plots", "examples"):
+        with contextlib.suppress(OSError):     # not there, or still holding the user's files
+            (out / folder).rmdir()
+
+
+def _is_run_config(path: Path) -> bool:
+    """Whether `path` is the config.json of an rnnkit run (a user's own config.json is not)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "task" in doc and "train" in doc
 
 
 def metrics_document(task, model_metrics: dict[str, float], baselines: dict[str, dict[str, float]],

@@ -9,11 +9,13 @@ the fused engine runs on CPU (10-20 s once; cached under `TORCH_EXTENSIONS_DIR`,
 `~/.cache/torch_extensions`), needs only the C++ compiler and ninja that cpp_extension uses, and no
 network. Where it cannot be built (no compiler, an unusual platform) or `RNNKIT_NATIVE=0` is set,
 `loops()` returns None and the engine runs its Python loops instead (after one RuntimeWarning when a
-build failed).
+build failed). Each (CPU, source, flags) gets its own build folder, so two checkouts never rebuild each
+other's library, and a build killed half-way cannot leave later runs waiting for its lock (see `_build`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -27,6 +29,7 @@ _SOURCE = Path(__file__).with_name("csrc") / "recurrence.cpp"
 _OPS = ("linear", "matmul", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "elman_forward",
         "elman_backward")
 _lock = threading.Lock()
+_BUILD_TIMEOUT = 900.0      # seconds to wait for another process's build before using the Python loops
 _state: dict[str, object] = {}
 
 
@@ -42,15 +45,26 @@ def _cpu_tag() -> str:
 
 
 def _build():
+    from filelock import FileLock
     from torch.utils import cpp_extension
 
     flags = ["-O3", "-fopenmp", "-std=c++20", "-ffp-contract=off"]
     if platform.machine() in ("x86_64", "AMD64"):
         flags.append("-march=native")
-    cpp_extension.load(
-        name=f"rnnkit_native_{_cpu_tag()}", sources=[str(_SOURCE)], extra_cflags=flags,
-        extra_ldflags=["-fopenmp"], is_python_module=False, verbose=False,
-    )
+    # one build folder per (CPU, source, flags): checkouts of different versions never rebuild each other's
+    tag = hashlib.sha1(_cpu_tag().encode() + _SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:10]
+    name = f"rnnkit_native_{tag}"
+    where = getattr(cpp_extension, "_get_build_directory", None)
+    folder = Path(where(name, False)) if where else None
+    # cpp_extension's own build lock is a plain file: a build killed mid-way (SIGKILL, power loss) leaves it
+    # behind and every later load waits for it forever. Every rnnkit build first takes this OS lock, which
+    # dies with its process, so a `lock` file found while holding it belongs to a dead build.
+    guard = FileLock(folder / "rnnkit-build.flock", timeout=_BUILD_TIMEOUT) if folder else contextlib.nullcontext()
+    with guard:
+        if folder is not None:
+            (folder / "lock").unlink(missing_ok=True)
+        cpp_extension.load(name=name, sources=[str(_SOURCE)], extra_cflags=flags, extra_ldflags=["-fopenmp"],
+                           is_python_module=False, verbose=False)
     ops = torch.ops.rnnkit_native
     missing = [name for name in _OPS if not hasattr(ops, name)]
     if missing:  # e.g. a library built from an older source by another process

@@ -195,3 +195,31 @@ def test_train_holds_its_folder_from_the_first_check_to_the_end(tmp_path, text_f
     assert seen[0] == ("hold", False)                     # the command takes it first ...
     assert ("hold", True) in seen                         # ... the trainer re-enters it ...
     assert seen[-1] == ("release",) and not runlock._held  # ... and the command lets it go last
+
+
+def test_overwrite_deletes_what_rnnkit_wrote_and_keeps_the_users_files(run_dir, tmp_path, text_file):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    (copy / "plots").mkdir(exist_ok=True)
+    mine = [copy / "logs" / "notes.txt", copy / "plots" / "mine.png", copy / "logs" / "mine.csv", copy / "README"]
+    for path in mine:
+        path.write_text("the user's")
+    old = [copy / "plots" / "attention_test.png", copy / "checkpoints" / ".tmp-abc"]   # as rnnkit names them
+    for path in old:
+        path.write_text("an old run's")
+    assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(copy), "--overwrite",
+                 "--max-steps", "1", "--diagnostics-every", "0", *TINY]) == 0
+    assert all(path.read_text() == "the user's" for path in mine)
+    assert not any(path.exists() for path in old)
+    assert load_checkpoint(copy / "checkpoints" / "last").meta["trainer"]["step"] == 1
+
+
+def test_a_folder_with_a_config_json_of_the_users_is_refused(tmp_path, text_file, capsys):
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "config.json").write_text('{"my": "settings"}')
+    for flags in ([], ["--overwrite"]):
+        assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "1",
+                     *flags, *TINY]) == 2
+        assert "config.json that is not an rnnkit run's" in capsys.readouterr().err
+    assert (out / "config.json").read_text() == '{"my": "settings"}'

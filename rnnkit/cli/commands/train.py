@@ -13,6 +13,7 @@ import torch
 from rnnkit.cli import options as O
 from rnnkit.cli.runs import (
     build_model,
+    check_resumed_data,
     count_parameters,
     metrics_document,
     prepare_out,
@@ -110,6 +111,8 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     ranks = f" on {group.world_size} processes ({group.backend})" if group else ""
     say(f"rnnkit train: task {task.name} -> {out}{ranks}" + (" (resuming)" if args.resume else ""), flush=True)
     data = task.build_data(task_cfg, train_cfg)
+    if args.resume:
+        check_resumed_data(out, data.meta)
     if group is not None:   # a batch layout the ranks cannot split fails now, before the baselines' minutes
         shard_source(data.train, group.rank, group.world_size)
     say(f"data: {data.summary}", flush=True)

@@ -1,0 +1,32 @@
+"""`train --resume` on every task, and on data that changed since the run started."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.conftest import TINY
+from rnnkit.cli.main import main
+from rnnkit.tasks import task_names
+from rnnkit.training import load_checkpoint
+
+QUIET = ["--threads", "1", "--no-progress", "--no-tensorboard", "--no-plots"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", task_names())
+def test_every_task_resumes_on_the_data_it_started_from(task, tmp_path):
+    out = tmp_path / task
+    assert main(["train", "--task", task, "--quick", "--max-steps", "2", "--out", str(out), *QUIET]) == 0
+    assert main(["train", "--out", str(out), "--resume", "--max-steps", "3", *QUIET]) == 0     # meta rebuilt equal
+    assert load_checkpoint(out / "checkpoints" / "last").meta["trainer"]["step"] == 3
+
+
+def test_resuming_on_changed_data_is_refused_before_training(tmp_path, text_file, capsys):
+    data, out = tmp_path / "text.txt", tmp_path / "run"
+    data.write_text(text_file.read_text(encoding="utf-8"), encoding="utf-8")
+    args = ["train", "--task", "charlm", "--data", str(data), "--out", str(out), *TINY]
+    assert main([*args, "--max-steps", "2"]) == 0
+    data.write_text(data.read_text(encoding="utf-8").replace("w", "q"), encoding="utf-8")   # one character swapped
+    assert main(["train", "--out", str(out), "--resume", "--max-steps", "4", *TINY]) == 2
+    assert "the data now gives this run's model other vocab than it was trained with" in capsys.readouterr().err
+    assert load_checkpoint(out / "checkpoints" / "last").meta["trainer"]["step"] == 2
