@@ -89,10 +89,7 @@ def _peek_task(argv: list[str]):
     if name is None and _value(argv, "--config"):
         from rnnkit.cli.options import read_toml
 
-        try:
-            name = read_toml(_value(argv, "--config")).get("task")
-        except RnnkitError:
-            return None   # the real parse reports it
+        name = read_toml(_value(argv, "--config")).get("task")   # a bad file: its error, not argparse's
     if name is None and "--resume" in argv and _value(argv, "--out"):
         import json
         from pathlib import Path
@@ -105,10 +102,7 @@ def _peek_task(argv: list[str]):
         return None
     from rnnkit.tasks import get_task
 
-    try:
-        return get_task(name)
-    except RnnkitError:
-        return None       # reported later, after parsing, as an unknown task
+    return get_task(name)      # an unknown task: its error now, before argparse rejects the task's flags
 
 
 def _value(argv: list[str], option: str) -> str | None:

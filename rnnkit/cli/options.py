@@ -81,6 +81,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
+    for key, kind, what in (("task", str, "a task name"), ("out", str, "a folder path"),
+                            ("quick", bool, "true or false")):
+        if key in data and not isinstance(data[key], kind):
+            raise ConfigError(f"{path}: {key} must be {what}, got {data[key]!r}")
     # keys may be written like the flags (max-steps) or like the fields (max_steps)
     return {k: {o.replace("-", "_"): v for o, v in t.items()} if isinstance(t, dict) else t for k, t in data.items()}
 

@@ -99,3 +99,9 @@ def test_a_model_library_refusing_the_settings_gives_one_line_before_the_baselin
                                    "--no-progress"])
     assert line == ("rnnkit: error: task translate: these model settings do not fit together: bridge='copy' needs "
                     "encoder and decoder states of the same size")
+
+
+def test_resuming_a_folder_whose_config_json_is_not_a_runs_says_so(tmp_path, capsys):
+    (tmp_path / "config.json").write_text('{"my": "settings"}')
+    assert main(["train", "--out", str(tmp_path), "--resume"]) == 2
+    assert "its config.json is not an rnnkit run's" in capsys.readouterr().err

@@ -83,6 +83,8 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         if not (out_given / "config.json").exists():
             raise O.ConfigError(f"nothing to resume in {out_given}: it holds no run (start it without --resume)")
         saved = read_json(out_given / "config.json", "run config")
+        if not isinstance(saved, dict) or "task" not in saved or "train" not in saved:
+            raise O.ConfigError(f"nothing to resume in {out_given}: its config.json is not an rnnkit run's")
         name = name or task_ref(saved)
     if name is None:
         raise O.ConfigError(f"which task? pass --task NAME (available: {', '.join(task_names())})")
