@@ -92,25 +92,15 @@ def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def check_resumed_data(out: Path, meta: dict[str, Any]) -> None:
-    """Refuse to resume a run on data that gives its model other inputs than it was trained on.
-
-    A task derives a vocabulary, classes, scalers... from the data (its meta); if the --data file changed
-    since the run started, ids and scales shift under the trained weights, silently. Compares the meta
-    saved in checkpoints/last with the one just rebuilt. (An unreadable checkpoint is left to the trainer,
-    which reports it.)
-    """
+def saved_task_meta(out: Path) -> dict[str, Any] | None:
+    """The task meta (vocabulary, classes, scalers...) in `out`'s checkpoints/last, read from its manifest
+    alone; None where there is none (the trainer then reports the checkpoint's problem)."""
     try:
         manifest = json.loads((out / "checkpoints" / "last" / "checkpoint.json").read_text(encoding="utf-8"))
-        saved = manifest["meta"]["task_meta"]
+        meta = manifest["meta"]["task_meta"]
     except (OSError, ValueError, KeyError, TypeError):
-        return
-    now = json.loads(json.dumps(meta))                  # as the checkpoint stores it: tuples become lists
-    differ = sorted(k for k in {*saved, *now} if saved.get(k) != now.get(k))
-    if differ:
-        raise ConfigError(f"the data now gives this run's model other {', '.join(differ)} than it was trained with "
-                          "(did the data change since the run started?): resume it on the same data, or start a "
-                          "new run")
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def delete_run_files(out: Path) -> None:

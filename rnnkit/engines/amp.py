@@ -9,8 +9,6 @@ next call (a decoder's loop, `step()`, carried state across batches).
 
 from __future__ import annotations
 
-import functools
-
 import torch
 
 
@@ -30,20 +28,29 @@ def lowers(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
     return dtype is not None and x.dtype in (torch.float32, torch.float16, torch.bfloat16)
 
 
-@functools.cache
+_POLICY: dict[tuple[str, str, torch.dtype], bool] = {}
+
+
 def torch_lowers(mode: str, device_type: str, dtype: torch.dtype) -> bool:
     """Whether autocast to `dtype` runs torch.nn's kernel for `mode` in that dtype on this device type.
 
     Probed once per (mode, device type, dtype) with a one-unit torch.nn layer, so it follows the policy of
-    the installed torch; where the probe itself fails (a kernel without that dtype) the answer is True.
+    the installed torch. The probe leaves the random state alone (a resumed run draws exactly what the
+    original drew); where it fails (a kernel without that dtype) the answer is True, and it is asked again
+    next time.
     """
-    make = {"lstm": lambda: torch.nn.LSTM(1, 1), "gru": lambda: torch.nn.GRU(1, 1),
-            "rnn_tanh": lambda: torch.nn.RNN(1, 1), "rnn_relu": lambda: torch.nn.RNN(1, 1, nonlinearity="relu")}
-    if mode not in make:
-        return True
-    try:
-        layer = make[mode]().to(device_type)
-        with torch.no_grad(), torch.autocast(device_type, dtype=dtype):
-            return layer(torch.zeros(1, 1, 1, device=device_type))[0].dtype == dtype
-    except (RuntimeError, ValueError, TypeError, AssertionError):
-        return True
+    key = (mode, device_type, dtype)
+    if key not in _POLICY:
+        make = {"lstm": lambda: torch.nn.LSTM(1, 1), "gru": lambda: torch.nn.GRU(1, 1),
+                "rnn_tanh": lambda: torch.nn.RNN(1, 1),
+                "rnn_relu": lambda: torch.nn.RNN(1, 1, nonlinearity="relu")}
+        if mode not in make:
+            return True
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                layer = make[mode]().to(device_type)
+                with torch.autocast(device_type, dtype=dtype):
+                    _POLICY[key] = layer(torch.zeros(1, 1, 1, device=device_type))[0].dtype == dtype
+        except (RuntimeError, ValueError, TypeError, AssertionError):
+            return True
+    return _POLICY[key]

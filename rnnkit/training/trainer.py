@@ -138,9 +138,11 @@ class Trainer:
         except DistributedError as e:
             raise DistributedError(f"{e}. {self._kept()}") from None
         finally:
-            for cb in self.callbacks:
-                cb.close()
-            release()
+            try:
+                for cb in self.callbacks:
+                    cb.close()
+            finally:
+                release()
         return self.state
 
     def _resume(self) -> None:

@@ -21,12 +21,22 @@ def test_every_task_resumes_on_the_data_it_started_from(task, tmp_path):
     assert load_checkpoint(out / "checkpoints" / "last").meta["trainer"]["step"] == 3
 
 
-def test_resuming_on_changed_data_is_refused_before_training(tmp_path, text_file, capsys):
+def test_a_resumed_run_keeps_its_vocabulary_when_the_data_changes(tmp_path, text_file):
     data, out = tmp_path / "text.txt", tmp_path / "run"
     data.write_text(text_file.read_text(encoding="utf-8"), encoding="utf-8")
-    args = ["train", "--task", "charlm", "--data", str(data), "--out", str(out), *TINY]
-    assert main([*args, "--max-steps", "2"]) == 0
-    data.write_text(data.read_text(encoding="utf-8").replace("w", "q"), encoding="utf-8")   # one character swapped
+    assert main(["train", "--task", "charlm", "--data", str(data), "--out", str(out), "--max-steps", "2", *TINY]) == 0
+    vocab = load_checkpoint(out / "checkpoints" / "last").meta["task_meta"]["vocab"]
+    data.write_text(data.read_text(encoding="utf-8").replace("w", ""), encoding="utf-8")   # 'w' gone: a new
+    assert main(["train", "--out", str(out), "--resume", "--max-steps", "4", *TINY]) == 0    # vocabulary shifts ids
+    assert load_checkpoint(out / "checkpoints" / "last").meta["task_meta"]["vocab"] == vocab
+
+
+def test_resuming_on_data_the_vocabulary_cannot_encode_is_refused_before_training(tmp_path, text_file, capsys):
+    data, out = tmp_path / "text.txt", tmp_path / "run"
+    data.write_text(text_file.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["train", "--task", "charlm", "--data", str(data), "--out", str(out), "--max-steps", "2", *TINY]) == 0
+    data.write_text(data.read_text(encoding="utf-8").replace("w", "\u0416"), encoding="utf-8")   # a new character
     assert main(["train", "--out", str(out), "--resume", "--max-steps", "4", *TINY]) == 2
-    assert "the data now gives this run's model other vocab than it was trained with" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"resuming {out}" in err and "outside the model's vocabulary" in err, err
     assert load_checkpoint(out / "checkpoints" / "last").meta["trainer"]["step"] == 2

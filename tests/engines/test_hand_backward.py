@@ -101,6 +101,16 @@ def test_under_autocast_a_layer_returns_the_dtype_torch_nn_returns(cls, dtype, e
     assert out.dtype == expected and (state[0] if isinstance(state, tuple) else state).dtype == expected
 
 
+def test_the_autocast_policy_probe_leaves_the_random_state_alone(monkeypatch):
+    from rnnkit.engines import amp
+
+    monkeypatch.setattr(amp, "_POLICY", {})             # as in a fresh process, e.g. a resumed run
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    assert [amp.torch_lowers(m, "cpu", torch.bfloat16) for m in ("lstm", "gru", "rnn_tanh")] == [True, False, True]
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
 def test_autocast_leaves_a_float64_layer_in_float64():
     layer = rnnkit.GRU(3, 4, dtype=torch.float64, engine="fused")
     with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -13,12 +13,12 @@ import torch
 from rnnkit.cli import options as O
 from rnnkit.cli.runs import (
     build_model,
-    check_resumed_data,
     count_parameters,
     metrics_document,
     prepare_out,
     read_json,
     run_config,
+    saved_task_meta,
     task_ref,
     write_json,
 )
@@ -27,6 +27,7 @@ from rnnkit.training import distributed, runlock
 from rnnkit.training.callbacks import default_callbacks
 from rnnkit.training.checkpoint import load_checkpoint, load_model_state
 from rnnkit.training.config import TrainConfig
+from rnnkit.training.errors import DataError
 from rnnkit.training.runtime import Precision, resolve_device, seed_everything
 from rnnkit.training.sharding import shard_source
 from rnnkit.training.tbptt import TBPTT
@@ -112,9 +113,15 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     seed_everything(train_cfg.seed, train_cfg.deterministic)
     ranks = f" on {group.world_size} processes ({group.backend})" if group else ""
     say(f"rnnkit train: task {task.name} -> {out}{ranks}" + (" (resuming)" if args.resume else ""), flush=True)
-    data = task.build_data(task_cfg, train_cfg)
-    if args.resume:
-        check_resumed_data(out, data.meta)
+    # a resumed run encodes its data with the vocabulary/classes/scalers it was trained with (refusing data
+    # they cannot encode), so a changed --data file cannot shift ids or scales under the trained weights
+    saved_meta = saved_task_meta(out) if args.resume else None
+    try:
+        data = task.build_data(task_cfg, train_cfg, meta=saved_meta)
+    except DataError as e:
+        if saved_meta is None:
+            raise
+        raise DataError(f"resuming {out}: {e} (did the data change since the run started?)") from None
     if group is not None:   # a batch layout the ranks cannot split fails now, before the baselines' minutes
         shard_source(data.train, group.rank, group.world_size)
     say(f"data: {data.summary}", flush=True)
