@@ -107,7 +107,7 @@ def _load_average() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else 7)
+    args.rounds = args.rounds if args.rounds is not None else (2 if args.quick else 7)
     args.min_time = args.min_time if args.min_time is not None else (0.005 if args.quick else 0.2)
     cells = tuple(c.strip() for c in args.cells.split(",") if c.strip())
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
@@ -123,15 +123,32 @@ def main(argv: list[str] | None = None) -> int:
     for m in modes:
         if m not in ("fwd", "fwdbwd"):
             raise SystemExit(f"--modes: expected fwd and/or fwdbwd, got {m!r}")
-    device = torch.device(args.device)
+    for flag, value in (("--threads", args.threads), ("--rounds", args.rounds)):
+        if value < 1:
+            raise SystemExit(f"{flag}: expected a positive integer, got {value}")
+    if args.min_time < 0:
+        raise SystemExit(f"--min-time: expected seconds >= 0, got {args.min_time}")
+    from rnnkit.training.errors import ConfigError
+    from rnnkit.training.runtime import resolve_device
+
+    try:
+        device = resolve_device(args.device)        # a clear error for cuda without CUDA, or a typo
+    except (ConfigError, RuntimeError) as e:
+        raise SystemExit(f"--device: {e}") from None
     if args.cpu_time and (args.threads != 1 or device.type != "cpu"):
         raise SystemExit("--cpu-time measures one thread's CPU time: use it with --threads 1 on cpu")
     args.clock = time.thread_time if args.cpu_time else time.perf_counter
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"--out: {out} is a file; give a folder for results.json and results.md")
+    out.mkdir(parents=True, exist_ok=True)          # a folder that cannot be made fails now, not after the runs
     torch.set_num_threads(args.threads)
     grid = C.grid(cells, args.quick, _shapes(args.shapes))
     if args.cases:
         wanted = [w.strip() for w in args.cases.split(",")]
         grid = [c for c in grid if any(w in c.label for w in wanted)]
+        if not grid:
+            raise SystemExit(f"--cases: no case label contains any of {wanted}")
     peak = M.gemm_peak(device, torch.float32, (256,) if args.quick else (512, 1024), clock=args.clock)
     env = R.environment(device, peak / 1e9)
     config = {"rounds": args.rounds, "min_time_s": args.min_time, "modes": modes, "engines": list(engines),
@@ -147,8 +164,6 @@ def main(argv: list[str] | None = None) -> int:
         rows += case_rows
     config["wall_s"] = round(time.perf_counter() - start, 1)
     config["load_average_after"] = _load_average()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     R.write_json(out / f"{args.name}.json", env, config, rows)
     (out / f"{args.name}.md").write_text(R.markdown(env, config, rows))
     print(f"\nwrote {out / (args.name + '.json')} and {out / (args.name + '.md')} ({config['wall_s']} s)")

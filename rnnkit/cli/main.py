@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser(_peek_task(argv)).parse_args(argv)
         return args.func(args)
     except SystemExit as e:          # argparse: --help, --version, or a one-line usage error
+        if isinstance(e.code, str):  # a message of its own (rnnkit bench's checks): print it, as Python would
+            print(f"rnnkit: error: {e.code}", file=sys.stderr)
         return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
     except TrainingInterrupted as e:
         print(f"rnnkit: {e}", file=sys.stderr)

@@ -15,7 +15,8 @@ EPILOG = "Writes DIR/verify.html (self-contained) and DIR/verify.json. Exit stat
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes for CI (a few minutes on 2 cores); same code path as the full run")
+                        help="small sizes for CI (a few minutes on 2 cores); same code path as the full run, but "
+                             "with smaller budgets some claims can come out not_supported that the full run supports")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only this claim (its id or number); repeat for several")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (created if missing)")
@@ -47,7 +48,23 @@ def execute(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"rnnkit verify: error: {e}", file=sys.stderr)
         return 2
-    outcomes = run_claims(args.only, args.quick, args.seed, progress=lambda s: print(s, flush=True))
+    if args.out.exists() and not args.out.is_dir():
+        print(f"rnnkit verify: error: --out {args.out} is a file; give a folder for the report", file=sys.stderr)
+        return 2
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)    # a folder that cannot be made fails now, not after the runs
+    except OSError as e:
+        print(f"rnnkit verify: error: --out {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    outcomes: list = []
+    try:
+        run_claims(args.only, args.quick, args.seed, progress=lambda s: print(s, flush=True), into=outcomes)
+    except KeyboardInterrupt:                           # keep the claims that finished
+        if outcomes:
+            json_path, html_path = write_report(outcomes, args.out)
+            print(f"rnnkit verify: interrupted; the {len(outcomes)} finished claim(s) are in {html_path}",
+                  file=sys.stderr)
+        raise
     json_path, html_path = write_report(outcomes, args.out)
     total = sum(o.seconds for o in outcomes)
     print(f"wrote {html_path} and {json_path} ({total:.0f} s)")

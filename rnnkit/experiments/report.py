@@ -170,10 +170,18 @@ def _section(o: Outcome) -> str:
     return "\n".join(parts)
 
 
+_QUICK_NOTE = """
+<p><b>Quick mode</b>: smaller models, data and training budgets than the full run, to check the code path in a
+few minutes. Claims that need training to converge (long-range memory, gate use, time scales) or timings
+that need large shapes (sequential cost) can come out <i>not supported</i> here and supported in the full run
+(<code>rnnkit verify --out DIR</code>).</p>"""
+
+
 def render_html(outcomes: Sequence[Outcome], env: dict[str, str] | None = None) -> str:
     env = env if env is not None else environment()
     counts = {v: sum(o.verdict == v for o in outcomes) for v in COLORS}
     mode = "quick" if outcomes and all(o.quick for o in outcomes) else "full" if outcomes else "-"
+    quick_note = _QUICK_NOTE if mode == "quick" else ""
     summary = _table(["#", "claim", "verdict", "seconds"], [
         [o.number, _Raw(f'<a href="#{html.escape(o.id)}">{html.escape(o.title)}</a>'), _Raw(_badge(o.verdict)),
          round(o.seconds, 1)] for o in outcomes])
@@ -187,7 +195,7 @@ def render_html(outcomes: Sequence[Outcome], env: dict[str, str] | None = None) 
 <h1>rnnkit verify</h1>
 <p>Claims commonly made about recurrent networks, each tested by a small seeded experiment. Every verdict
 comes from thresholds written into the experiment's code before it was run; a claim the data does not
-support is reported as such. All numbers are also in <code>{JSON_NAME}</code>.</p>
+support is reported as such. All numbers are also in <code>{JSON_NAME}</code>.</p>{quick_note}
 <p><b>{len(outcomes)} claims:</b> {html.escape(tally)}.</p>
 {summary}
 {env_rows}

@@ -102,9 +102,11 @@ def run_claim(number: int, module: ModuleType, quick: bool, seed: int) -> Outcom
 
 
 def run_claims(only: Sequence[str] | None, quick: bool, seed: int = 0,
-               progress: Callable[[str], None] | None = None) -> list[Outcome]:
+               progress: Callable[[str], None] | None = None, into: list[Outcome] | None = None) -> list[Outcome]:
+    """Run the chosen claims in order; each outcome is appended to `into` (a new list by default) as soon as
+    it is known, so a caller interrupted half-way still holds the finished ones."""
     chosen = select(only)
-    outcomes = []
+    outcomes = [] if into is None else into
     for k, (number, module) in enumerate(chosen, start=1):
         if progress:
             progress(f"[{k:2d}/{len(chosen)}] {number:2d}. {module.ID} ...")

@@ -43,6 +43,28 @@ def test_bench_rejects_unknown_names(tmp_path):
         main(["--shapes", "32x100", "--out", str(tmp_path)])
 
 
+@pytest.mark.parametrize(("flags", "message"), [(["--threads", "0"], "--threads: expected a positive integer"),
+                                               (["--rounds", "0"], "--rounds: expected a positive integer"),
+                                               (["--device", "nosuch"], "--device:"),
+                                               (["--cases", "zzz"], "--cases: no case label contains")])
+def test_bench_checks_its_options_before_measuring(tmp_path, flags, message):
+    with pytest.raises(SystemExit, match=message):
+        main(["--quick", *flags, "--out", str(tmp_path / "r")])
+
+
+def test_a_bench_output_path_that_is_a_file_fails_before_any_measurement(tmp_path):
+    (tmp_path / "r").write_text("")
+    with pytest.raises(SystemExit, match=r"--out: .* is a file"):
+        main(["--quick", "--out", str(tmp_path / "r")])
+
+
+def test_the_cli_prints_the_message_of_a_bench_check(tmp_path, capsys):
+    from rnnkit.cli.main import main as cli
+
+    assert cli(["bench", "--quick", "--cells", "transformer", "--out", str(tmp_path)]) == 2
+    assert "rnnkit: error: --cells: expected some of" in capsys.readouterr().err
+
+
 def test_gemm_flops_count_every_layer_and_direction():
     one = Case("lstm", 2, 3, 4, 5)
     assert one.gemm_flops(backward=False) == 2 * 3 * 2 * 20 * (4 + 5)

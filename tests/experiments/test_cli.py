@@ -73,3 +73,33 @@ def test_a_crashing_experiment_is_reported_not_hidden():
     assert outcome.verdict == "inconclusive"
     assert "experiment exploded" in outcome.error
     assert outcome.measurements == {} and outcome.figure_png is None
+
+
+def test_an_output_path_that_is_a_file_fails_before_any_claim_runs(tmp_path, capsys, monkeypatch):
+    ran = []
+    monkeypatch.setattr("rnnkit.experiments.runner.run_claim", lambda *a, **k: ran.append(a))
+    (tmp_path / "verify.json").write_text("")
+    assert cli.main(["verify", "--quick", "--only", CHEAP, "--out", str(tmp_path / "verify.json")]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err and ran == []
+
+
+def test_ctrl_c_keeps_the_claims_that_finished_in_the_report(tmp_path, monkeypatch, capsys):
+    from rnnkit.experiments import runner
+
+    real = runner.run_claim
+
+    def second_is_interrupted(number, module, quick, seed):
+        if number != 11:
+            raise KeyboardInterrupt
+        return real(number, module, quick, seed)
+
+    monkeypatch.setattr(runner, "run_claim", second_is_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["verify", "--quick", "--only", CHEAP, "--only", "architectures", "--out", str(tmp_path)])
+    assert [r["id"] for r in json.loads((tmp_path / "verify.json").read_text())] == [CHEAP]
+    assert "the 1 finished claim(s) are in" in capsys.readouterr().err
+
+
+def test_a_quick_report_says_its_verdicts_may_differ_from_the_full_run(tmp_path):
+    assert cli.main(["verify", "--quick", "--only", CHEAP, "--out", str(tmp_path)]) == 0
+    assert "Quick mode" in (tmp_path / "verify.html").read_text()
