@@ -37,6 +37,7 @@ RUN_FILES = (
     "plots/confusion.png", "plots/confusion_*.png", "plots/alignment_*.png", "plots/forecast_*.png",
     "plots/mase_by_horizon_*.png", "plots/attention_*.png", "plots/exact_match_by_length_*.png",
     "examples/train_*.png", "examples/valid_*.png", "examples/test_*.png",
+    "examples/train_*.npy", "examples/valid_*.npy", "examples/test_*.npy", ".tmp-*", "logs/.tmp-*",
 )
 
 
@@ -104,7 +105,16 @@ def saved_task_meta(out: Path) -> dict[str, Any] | None:
 
 
 def delete_run_files(out: Path) -> None:
-    """Delete what `train` wrote in `out` (RUN_FILES), then the folders that this leaves empty."""
+    """Delete what `train` wrote in `out` (RUN_FILES, and the audio examples/transcripts.tsv lists), then the
+    folders that this leaves empty."""
+    listing = out / "examples" / "transcripts.tsv"
+    if listing.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            for line in listing.read_text(encoding="utf-8").splitlines()[1:]:
+                name = line.split("\t", 1)[0]
+                if name.endswith(".wav") and "/" not in name and "\\" not in name:
+                    (out / "examples" / name).unlink(missing_ok=True)
+        listing.unlink(missing_ok=True)
     for pattern in RUN_FILES:
         for p in out.glob(pattern):
             if p.is_dir() and not p.is_symlink():

@@ -41,7 +41,7 @@ def hold(run_dir: str | Path) -> Callable[[], None]:
     except Timeout:
         raise ConfigError(f"another process is training in {run_dir} (it holds {key / LOCK_NAME}); let it finish "
                           "or stop it, or give this run another folder") from None
-    except OSError as e:
+    except (OSError, NotImplementedError) as e:     # a file system without locks
         warnings.warn(f"rnnkit: could not lock {run_dir} ({e}); make sure no other run writes there",
                       RuntimeWarning, stacklevel=2)
         return lambda: None

@@ -6,7 +6,6 @@ import json
 import shutil
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
@@ -180,21 +179,26 @@ def test_a_folder_another_process_trains_in_is_refused_even_with_overwrite(run_d
 
 def test_train_holds_its_folder_from_the_first_check_to_the_end(tmp_path, text_file, monkeypatch):
     from rnnkit.training import runlock
+    from rnnkit.training.trainer import Trainer
 
     out, seen = tmp_path / "held", []
-    real = runlock.hold
+    real_hold, real_lock = runlock.hold, Trainer._lock_run_dir
 
-    def spy(folder):
-        seen.append(("hold", Path(folder).resolve() in runlock._held))
-        release = real(folder)
-        return lambda: (seen.append(("release",)), release())
+    def hold(folder):
+        seen.append("command holds" if not seen else "check")
+        release = real_hold(folder)
+        return lambda: (seen.append("released"), release())
 
-    monkeypatch.setattr(runlock, "hold", spy)
+    def trainer_lock(self):
+        seen.append("trainer re-enters" if out.resolve() in runlock._held else "trainer takes it")
+        return real_lock(self)
+
+    monkeypatch.setattr(runlock, "hold", hold)
+    monkeypatch.setattr(Trainer, "_lock_run_dir", trainer_lock)
     assert main(["train", "--task", "charlm", "--data", str(text_file), "--out", str(out), "--max-steps", "1",
                  *TINY]) == 0
-    assert seen[0] == ("hold", False)                     # the command takes it first ...
-    assert ("hold", True) in seen                         # ... the trainer re-enters it ...
-    assert seen[-1] == ("release",) and not runlock._held  # ... and the command lets it go last
+    assert seen[0] == "command holds" and "trainer re-enters" in seen      # taken before the trainer runs,
+    assert seen[-1] == "released" and not runlock._held                    # and let go last
 
 
 def test_overwrite_deletes_what_rnnkit_wrote_and_keeps_the_users_files(run_dir, tmp_path, text_file):

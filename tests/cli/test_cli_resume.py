@@ -6,6 +6,7 @@ import pytest
 
 from cli.conftest import TINY
 from rnnkit.cli.main import main
+from rnnkit.cli.runs import delete_run_files
 from rnnkit.tasks import task_names
 from rnnkit.training import load_checkpoint
 
@@ -14,11 +15,14 @@ QUIET = ["--threads", "1", "--no-progress", "--no-tensorboard", "--no-plots"]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", task_names())
-def test_every_task_resumes_on_the_data_it_started_from(task, tmp_path):
+def test_every_task_resumes_and_overwrite_can_delete_all_it_wrote(task, tmp_path):
     out = tmp_path / task
-    assert main(["train", "--task", task, "--quick", "--max-steps", "2", "--out", str(out), *QUIET]) == 0
-    assert main(["train", "--out", str(out), "--resume", "--max-steps", "3", *QUIET]) == 0     # meta rebuilt equal
+    plots = [f for f in QUIET if f != "--no-plots"]                 # every file a run writes, figures included
+    assert main(["train", "--task", task, "--quick", "--max-steps", "2", "--out", str(out), *plots]) == 0
+    assert main(["train", "--out", str(out), "--resume", "--max-steps", "3", *plots]) == 0
     assert load_checkpoint(out / "checkpoints" / "last").meta["trainer"]["step"] == 3
+    delete_run_files(out)                                           # what --overwrite does
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*")] in ([], [".rnnkit.lock"])
 
 
 def test_a_resumed_run_keeps_its_vocabulary_when_the_data_changes(tmp_path, text_file):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 
@@ -44,7 +43,7 @@ def test_the_lock_goes_with_the_process_that_held_it_even_when_killed(tmp_path, 
     holder = other_process(tmp_path)
     with pytest.raises(ConfigError):
         runlock.check_free(tmp_path)
-    holder.send_signal(signal.SIGKILL)
+    holder.kill()                                  # SIGKILL on Unix, TerminateProcess on Windows
     holder.wait()
     state = make(tmp_path, epochs=1).fit()
     assert state.finished and (tmp_path / "checkpoints" / "last").is_dir()
