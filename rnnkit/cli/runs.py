@@ -21,7 +21,6 @@ from torch import nn
 
 import rnnkit
 from rnnkit.tasks import get_task
-from rnnkit.training import runlock
 from rnnkit.training.checkpoint import find_checkpoint, load_checkpoint, load_model_state, write_atomic
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.errors import CheckpointError, ConfigError
@@ -70,8 +69,8 @@ def task_ref(run: dict[str, Any]) -> str | None:
 
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to mix two runs in one folder unless asked to resume or to start over. (A run that has not
-    checkpointed yet may still be running, so its folder is refused too, with a hint.)"""
-    runlock.check_free(out)      # a run training there now: refused, whatever the flags
+    checkpointed yet may still be running, so its folder is refused too, with a hint.) The caller holds
+    the folder's run lock (`runlock.hold`): a run training there now has been refused already."""
     if (out / "config.json").exists() and not _is_run_config(out / "config.json"):
         raise ConfigError(f"{out} holds a config.json that is not an rnnkit run's; a run would write over it: "
                           "choose another --out")
@@ -126,13 +125,16 @@ def delete_run_files(out: Path) -> None:
             (out / folder).rmdir()
 
 
+def is_run_config(doc: Any) -> bool:
+    """Whether `doc` (a parsed config.json) is an rnnkit run's: a user's own config.json is not."""
+    return isinstance(doc, dict) and "task" in doc and "train" in doc
+
+
 def _is_run_config(path: Path) -> bool:
-    """Whether `path` is the config.json of an rnnkit run (a user's own config.json is not)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        return is_run_config(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return False
-    return isinstance(doc, dict) and "task" in doc and "train" in doc
 
 
 def metrics_document(task, model_metrics: dict[str, float], baselines: dict[str, dict[str, float]],

@@ -14,6 +14,7 @@ from rnnkit.cli import options as O
 from rnnkit.cli.runs import (
     build_model,
     count_parameters,
+    is_run_config,
     metrics_document,
     prepare_out,
     read_json,
@@ -84,7 +85,7 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         if not (out_given / "config.json").exists():
             raise O.ConfigError(f"nothing to resume in {out_given}: it holds no run (start it without --resume)")
         saved = read_json(out_given / "config.json", "run config")
-        if not isinstance(saved, dict) or "task" not in saved or "train" not in saved:
+        if not is_run_config(saved):
             raise O.ConfigError(f"nothing to resume in {out_given}: its config.json is not an rnnkit run's")
         name = name or task_ref(saved)
     if name is None:
