@@ -21,7 +21,7 @@ from torch import nn
 
 import rnnkit
 from rnnkit.tasks import get_task
-from rnnkit.training.checkpoint import find_checkpoint, load_checkpoint, load_model_state, write_atomic
+from rnnkit.training.checkpoint import MANIFEST, find_checkpoint, load_checkpoint, load_model_state, write_atomic
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.errors import CheckpointError, ConfigError
 from rnnkit.training.runtime import resolve_device
@@ -96,7 +96,7 @@ def saved_task_meta(out: Path) -> dict[str, Any] | None:
     """The task meta (vocabulary, classes, scalers...) in `out`'s checkpoints/last, read from its manifest
     alone; None where there is none (the trainer then reports the checkpoint's problem)."""
     try:
-        manifest = json.loads((out / "checkpoints" / "last" / "checkpoint.json").read_text(encoding="utf-8"))
+        manifest = json.loads((out / "checkpoints" / "last" / MANIFEST).read_text(encoding="utf-8"))
         meta = manifest["meta"]["task_meta"]
     except (OSError, ValueError, KeyError, TypeError):
         return None

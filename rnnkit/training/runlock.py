@@ -49,12 +49,6 @@ def hold(run_dir: str | Path) -> Callable[[], None]:
     return _releaser(key)
 
 
-def check_free(run_dir: str | Path) -> None:
-    """Raise ConfigError if another process holds `run_dir` (an existing folder is left as it is)."""
-    if Path(run_dir).is_dir():
-        hold(run_dir)()
-
-
 def _releaser(key: Path) -> Callable[[], None]:
     """This holder's release: counts once however often it is called."""
     done = False

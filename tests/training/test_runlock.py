@@ -42,7 +42,7 @@ def test_a_trainer_refuses_a_folder_another_process_trains_in(tmp_path, other_pr
 def test_the_lock_goes_with_the_process_that_held_it_even_when_killed(tmp_path, other_process):
     holder = other_process(tmp_path)
     with pytest.raises(ConfigError):
-        runlock.check_free(tmp_path)
+        runlock.hold(tmp_path)
     holder.kill()                                  # SIGKILL on Unix, TerminateProcess on Windows
     holder.wait()
     state = make(tmp_path, epochs=1).fit()
@@ -51,7 +51,7 @@ def test_the_lock_goes_with_the_process_that_held_it_even_when_killed(tmp_path, 
 
 def test_the_trainer_lets_the_folder_go_when_it_ends(tmp_path):
     make(tmp_path, epochs=1).fit()
-    code = f"from rnnkit.training import runlock; runlock.check_free({str(tmp_path)!r})"
+    code = f"from rnnkit.training import runlock; runlock.hold({str(tmp_path)!r})()"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
